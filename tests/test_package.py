@@ -1,0 +1,69 @@
+"""The package itself: CLI entry point, quiet and lazy import, one-way imports."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import zoo
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(*args, **kwargs):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, **kwargs)
+
+
+def test_version_is_exposed():
+    assert zoo.__version__.count(".") == 2
+
+
+def test_cli_help_and_version():
+    result = _run("-m", "zoo", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: zoo" in result.stdout
+    result = _run("-m", "zoo", "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"zoo {zoo.__version__}"
+
+
+def test_cli_rejects_unknown_command():
+    result = _run("-m", "zoo", "no-such-command")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_import_zoo_is_lazy_and_quiet():
+    code = "import sys, zoo; print('tensorflow' in sys.modules)"
+    result = _run("-c", code)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "False", "import zoo must not import TensorFlow"
+    assert result.stderr == ""
+
+
+def test_tensorflow_import_through_zoo_is_quiet():
+    result = _run("-c", "from zoo._tf import tf; print(tf.__version__)")
+    assert result.returncode == 0
+    assert result.stderr == "", result.stderr
+
+
+def _imported_modules(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+            if node.args and isinstance(node.args[0], ast.Constant):
+                yield str(node.args[0].value)
+
+
+def test_zoo_never_imports_training_or_exports():
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "zoo").rglob("*.py")
+        for name in _imported_modules(path)
+        if name.split(".")[0] in {"training", "exports"}
+    ]
+    assert offenders == []
