@@ -1,0 +1,85 @@
+"""Any directory of images (how a user brings LSUN bedrooms, CelebA JPEGs, their own photos).
+
+``load("folder", data_dir=DIR, batch_size=..., image_size=64)`` finds every ``.jpg``, ``.jpeg`` and
+``.png`` file under ``DIR`` (recursively, case-insensitive extensions, sorted paths), decodes it as
+RGB (``grayscale=True``: one channel), crops the largest centred square and resizes it to
+``image_size`` (default 64) with antialiased bilinear filtering. A file that cannot be decoded is
+skipped with a logged warning rather than stopping training.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from zoo.data import _checks
+from zoo.data.spec import DatasetSpec
+from zoo.errors import ConfigError, DataUnavailableError
+
+DEFAULT_IMAGE_SIZE = 64
+EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+def _grayscale(options: dict) -> bool:
+    value = options["grayscale"]
+    if not isinstance(value, bool):
+        raise ConfigError(f"option 'grayscale' of dataset 'folder' must be True or False, got {value!r}.")
+    return value
+
+
+def image_files(directory) -> list[str]:
+    """Sorted paths of the images under ``directory``; a clear error when there are none."""
+    if directory is None:
+        raise ConfigError("dataset 'folder' needs data_dir=<directory of .jpg/.jpeg/.png images>.")
+    root = pathlib.Path(os.fspath(directory)).expanduser()
+    if not root.exists():
+        raise DataUnavailableError(f"image folder {str(root)!r} does not exist; pass data_dir=<directory of images>.")
+    if not root.is_dir():
+        raise DataUnavailableError(f"data_dir {str(root)!r} is a file, not a directory of images.")
+    files = [p for p in root.rglob("*") if p.is_file()]
+    images = sorted(str(p) for p in files if p.suffix.lower() in EXTENSIONS)
+    if not images:
+        others = sorted({p.suffix.lower() or "(no extension)" for p in files})
+        found = f"{len(files)} other file(s) ({', '.join(others)})" if files else "no files at all"
+        raise DataUnavailableError(
+            f"no images in {str(root)!r}: searched it recursively for {', '.join(EXTENSIONS)} "
+            f"(any case) and found {found}."
+        )
+    return images
+
+
+def spec(name: str, image_size: int, options: dict) -> DatasetSpec:
+    _checks.check_cache(options["cache"], name)
+    channels = 1 if _grayscale(options) else 3
+    return DatasetSpec(name=name, kind="images", element_shape=(image_size, image_size, channels))
+
+
+def load(name: str, split: str, batch_size: int, image_size: int, seed, data_dir, options: dict):
+    from zoo._tf import tf
+    from zoo.data import pipeline
+
+    channels = 1 if _grayscale(options) else 3
+    cache = _checks.check_cache(options["cache"], name)
+    files = image_files(data_dir)
+    num_files = len(files)
+
+    def decode(path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        return pipeline.centre_crop_resize(image, image_size)
+
+    # Shuffling the paths first spreads each shuffle-buffer window over the whole folder, which the
+    # byte-capped buffer after decoding cannot do alone for a large uncached folder.
+    paths = tf.data.Dataset.from_tensor_slices(files).shuffle(
+        num_files, seed=_checks.shuffle_seed(seed), reshuffle_each_iteration=True
+    )
+    images = paths.map(decode, num_parallel_calls=pipeline.AUTOTUNE)
+    return pipeline.image_batches(
+        images.ignore_errors(log_warning=True),
+        num_examples=num_files,
+        element_shape=(image_size, image_size, channels),
+        batch_size=batch_size,
+        seed=seed,
+        cache=cache,
+        name=name,
+        split=split,
+    )
