@@ -1,0 +1,290 @@
+"""A zoo model as a SavedModel with stable, batchable, self-validating serving signatures.
+
+Signatures (every input shares dimension 0, so the server may batch requests together; every
+output is a dict entry; ``D`` = latent_dim, images ``[H, W, C]``; float images are in [-1, 1] and
+``images_uint8 = round((images + 1) * 127.5)``):
+
+================  ====================================  =====================================================
+signature         inputs                                outputs
+================  ====================================  =====================================================
+serving_default   ``z`` float32 [N, D]                  ``images`` float32 [N, H, W, C], ``images_uint8`` uint8
+sample            ``seed`` int32 [N, 2]                 ``images``, ``images_uint8``, ``z`` float32 [N, D]
+interpolate       ``z0``, ``z1`` float32 [N, D]         ``images`` float32 [N, S, H, W, C], ``images_uint8``,
+                                                        ``z`` float32 [N, S, D]; S fixed at export (default 8)
+decode (VAE)      ``z`` float32 [N, D]                  ``images``, ``images_uint8``
+encode (VAE)      ``images`` float32 [N, H, W, C]       ``mean``, ``logvar`` float32 [N, D]
+reconstruct (VAE) ``images`` float32 [N, H, W, C]       ``images``, ``images_uint8``
+================  ====================================  =====================================================
+
+``sample`` draws row ``i`` of ``z`` from the model's prior with the stateless seed ``seed[i]``
+(``LatentPrior.sample_per_row``), so the non-parametric prior lives in the graph and clients never
+handle latents; the same seed gives the same image on every call and every server. ``interpolate``
+walks the straight line from ``z0[i]`` to ``z1[i]`` in ``S`` evenly spaced points, both ends included
+(the path of ``zoo.latent.interpolate(..., method="linear")``, along which the non-parametric prior
+is matched). ``S`` is a constant of the export (``--interpolation-steps``) because a per-request
+step count would give rows of different lengths, which a batching server cannot merge; a client
+wanting another path (slerp, more steps) computes the latents with ``zoo.latent.interpolate`` and
+calls ``serving_default``.
+
+Bad requests fail inside the graph with an ``InvalidArgument`` status the server returns to the
+client: ``EnsureShape`` names the input and the expected shape (a latent of the wrong width, a seed
+that is not ``[N, 2]``), ``CheckNumerics`` rejects NaN or infinite latents and images; a wrong dtype
+or a missing input is refused by the runtime before the graph runs. No function is XLA-compiled
+(TF Serving runs with XLA off) and :mod:`exports.opcheck` proves every op is core TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo._tf import tf
+
+import keras
+
+from zoo import latent
+from zoo._version import __version__
+from exports import opcheck, repository, warmup
+from exports.errors import ExportError
+
+DEFAULT_INTERPOLATION_STEPS = 8
+EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
+GAN_SIGNATURES = ("serving_default", "sample", "interpolate")
+VAE_SIGNATURES = GAN_SIGNATURES + ("decode", "encode", "reconstruct")
+
+
+def to_uint8(images):
+    """float images in [-1, 1] -> uint8 pixels ``round((x + 1) * 127.5)`` clipped to [0, 255]."""
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+@dataclass(frozen=True)
+class _Servable:
+    """What the signatures need from a zoo model, checked once."""
+
+    kind: str  # "gan" or "vae"
+    model: keras.Model
+    latent_dim: int
+    image_shape: tuple[int, int, int]
+
+    def images(self, z):
+        if self.kind == "gan":
+            out = self.model.generator(z, training=False)
+        else:
+            out = self.model._to_images(self.model.decoder(z, training=False))
+        return tf.cast(out, tf.float32)
+
+    def encode(self, images):
+        mean, logvar, _ = self.model.encoder(images, training=False)
+        return tf.cast(mean, tf.float32), tf.cast(logvar, tf.float32)
+
+
+def _servable(model) -> _Servable:
+    """Check that ``model`` is a zoo DCGAN/VAE making images and return what the exporter uses."""
+    name = type(model).__name__
+    if not isinstance(model, keras.Model):
+        raise ExportError(f"only zoo models (DCGAN, VAE) export; got a {name}")
+    if hasattr(model, "generator"):
+        kind = "gan"
+    elif hasattr(model, "decoder") and hasattr(model, "encoder"):
+        kind = "vae"
+    else:
+        raise ExportError(
+            f"{name} is not a zoo DCGAN or VAE (it has neither a generator nor an encoder/decoder); "
+            "export a model built with zoo.models"
+        )
+    prior = getattr(model, "prior", None)
+    if prior is None or not hasattr(prior, "sample_per_row"):
+        raise ExportError(f"{name} has no zoo.priors.LatentPrior as .prior, so the sample signature cannot draw latents")
+    shape = tuple(getattr(model, "output_shape_", ()))
+    if len(shape) != 3:
+        raise ExportError(
+            f"{name} makes samples of shape {shape}, not images [H, W, C]; only image models export "
+            "(the synthetic 2-D GANs are for the mode-coverage experiments)"
+        )
+    if shape[-1] not in (1, 3, 4):
+        raise ExportError(f"{name} makes images with {shape[-1]} channels; exported images need 1, 3 or 4")
+    return _Servable(kind, model, int(model.latent_dim), tuple(int(d) for d in shape))
+
+
+def _latent(x, latent_dim, name):
+    x = tf.ensure_shape(x, [None, latent_dim], name=f"check_{name}_shape")
+    return tf.debugging.assert_all_finite(x, f"{name} must hold finite numbers (no NaN or Inf)")
+
+
+def _image_batch(x, image_shape):
+    x = tf.ensure_shape(x, [None, *image_shape], name="check_images_shape")
+    return tf.debugging.assert_all_finite(x, "images must hold finite numbers (no NaN or Inf)")
+
+
+def _pixels(images):
+    return {"images": images, "images_uint8": to_uint8(images)}
+
+
+def _path_weights(steps: int):
+    """``[1, steps, 2]`` weights of ``z0`` and ``z1`` along the library's linear path.
+
+    The linear path is linear in its end points, so interpolating the unit vectors with
+    ``zoo.latent.interpolate`` gives its coefficients: the graph then needs two multiplies, and the
+    served path stays the library's path by construction.
+    """
+    weights = latent.interpolate(np.array([1.0, 0.0]), np.array([0.0, 1.0]), steps, method="linear")
+    return tf.constant(weights[None], tf.float32)
+
+
+def _endpoints(servable: _Servable, steps: int) -> dict:
+    """name -> (function, input signature). The functions take keyword tensors and return dicts."""
+    d, image_shape = servable.latent_dim, servable.image_shape
+    prior = servable.model.prior
+    z_spec = tf.TensorSpec([None, d], tf.float32, name="z")
+    weights = _path_weights(steps)
+
+    def serving_default(z):
+        return _pixels(servable.images(_latent(z, d, "z")))
+
+    def sample(seed):
+        seed = tf.ensure_shape(seed, [None, 2], name="check_seed_shape")
+        z = tf.cast(prior.sample_per_row(seed), tf.float32)
+        return {**_pixels(servable.images(z)), "z": z}
+
+    def interpolate(z0, z1):
+        z0, z1 = _latent(z0, d, "z0"), _latent(z1, d, "z1")
+        path = weights[..., :1] * z0[:, None, :] + weights[..., 1:] * z1[:, None, :]  # [N, steps, D]
+        flat = tf.reshape(path, [-1, d])
+        images = tf.reshape(servable.images(flat), [-1, steps, *image_shape])
+        return {**_pixels(images), "z": path}
+
+    endpoints = {
+        "serving_default": (serving_default, [z_spec]),
+        "sample": (sample, [tf.TensorSpec([None, 2], tf.int32, name="seed")]),
+        "interpolate": (
+            interpolate,
+            [tf.TensorSpec([None, d], tf.float32, name="z0"), tf.TensorSpec([None, d], tf.float32, name="z1")],
+        ),
+    }
+    if servable.kind == "vae":
+        image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
+
+        def encode(images):
+            mean, logvar = servable.encode(_image_batch(images, image_shape))
+            return {"mean": mean, "logvar": logvar}
+
+        def reconstruct(images):
+            mean, _ = servable.encode(_image_batch(images, image_shape))
+            return _pixels(servable.images(mean))
+
+        endpoints.update(
+            decode=(serving_default, [z_spec]),
+            encode=(encode, [image_spec]),
+            reconstruct=(reconstruct, [image_spec]),
+        )
+    return endpoints
+
+
+def _check_options(interpolation_steps, warmup_batch_sizes) -> None:
+    if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or interpolation_steps < 2:
+        raise ExportError(f"interpolation steps must be an integer >= 2 (both ends included), got {interpolation_steps!r}")
+    sizes = tuple(warmup_batch_sizes)
+    if not sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in sizes):
+        raise ExportError(f"warm-up batch sizes must be positive integers, got {warmup_batch_sizes!r}")
+    if len(sizes) * len(VAE_SIGNATURES) > warmup.MAX_RECORDS:
+        raise ExportError(f"{len(sizes)} warm-up batch sizes make too many warm-up requests (the server reads {warmup.MAX_RECORDS})")
+
+
+def write_saved_model(
+    model,
+    directory: str | os.PathLike,
+    *,
+    model_name: str = "model",
+    interpolation_steps: int = DEFAULT_INTERPOLATION_STEPS,
+    warmup_batch_sizes: tuple[int, ...] = (1,),
+) -> dict:
+    """Write ``model`` as a SavedModel into the empty or new ``directory`` and return its export info.
+
+    Adds ``assets.extra/tf_serving_warmup_requests`` (one request per signature and warm-up batch
+    size, named for ``model_name``) and ``assets.extra/zoo_export.json``, then checks the ops
+    (:func:`exports.opcheck.check`). Raises :class:`ExportError` for a model that cannot be served.
+    """
+    servable = _servable(model)
+    _check_options(interpolation_steps, warmup_batch_sizes)
+    directory = Path(directory)
+
+    # No archive.track(model): the endpoints capture exactly the variables they read, so a GAN's
+    # discriminator and the training state stay out, and tracking would also store every tracked
+    # variable a second time (Keras 3.15 keeps two variable lists): less than half the size.
+    archive = keras.export.ExportArchive()
+    functions = {}
+    # serving_default is registered by name (ExportArchive would otherwise alias the first
+    # endpoint): TF Serving calls it when a request names no signature.
+    for name, (fn, spec) in _endpoints(servable, interpolation_steps).items():
+        functions[name] = archive.add_endpoint(name, fn, input_signature=spec)
+    archive.write_out(str(directory), verbose=False)
+
+    requests = [
+        (name, warmup.example_inputs(_input_specs(function), batch))
+        for name, function in functions.items()
+        for batch in warmup_batch_sizes
+    ]
+    warmup.write_warmup_requests(directory, model_name, requests)
+    info = {
+        "zoo_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "model_class": type(model).__name__,
+        "prior": model.prior.kind,
+        "latent_dim": servable.latent_dim,
+        "image_shape": list(servable.image_shape),
+        "interpolation_steps": interpolation_steps,
+        "signatures": list(functions),
+    }
+    (directory / "assets.extra" / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    opcheck.check(directory)
+    return info
+
+
+def _input_specs(function) -> dict[str, tf.TensorSpec]:
+    # ExportArchive endpoints are tf.functions whose input signature is a flat list of named specs.
+    return {spec.name: spec for spec in function.input_signature}
+
+
+def export(
+    model,
+    base: str | os.PathLike,
+    name: str,
+    *,
+    version: int | None = None,
+    interpolation_steps: int = DEFAULT_INTERPOLATION_STEPS,
+    warmup_batch_sizes: tuple[int, ...] = (1,),
+    serving_root: str = repository.DEFAULT_SERVING_ROOT,
+    batching: repository.BatchingParameters | None = None,
+) -> Path:
+    """Export ``model`` to ``base/name/<version>/`` atomically and refresh the repository files.
+
+    ``version`` defaults to the next integer; an existing version is never overwritten. Afterwards
+    ``base/models.config`` lists every model under ``base``, and ``base/batching_parameters.txt`` is
+    written from ``batching`` when given, or with the defaults when the file does not exist yet (an
+    edited file is kept). Returns the version directory.
+    """
+    # Refuse before creating anything.
+    repository.check_model_name(name)
+    _servable(model)
+    _check_options(interpolation_steps, warmup_batch_sizes)
+    target = repository.publish(
+        base,
+        name,
+        lambda staging: write_saved_model(
+            model,
+            staging,
+            model_name=name,
+            interpolation_steps=interpolation_steps,
+            warmup_batch_sizes=warmup_batch_sizes,
+        ),
+        version=version,
+    )
+    repository.write_models_config(base, serving_root)
+    if batching is not None or not (Path(base) / repository.BATCHING_PARAMETERS).exists():
+        repository.write_batching_parameters(base, batching)
+    return target

@@ -1,0 +1,74 @@
+"""`zoo export`: run directories and .keras files in, TF Serving versions out; clear refusals."""
+
+import json
+
+import pytest
+
+from zoo import cli, models
+from exports.cli import default_name
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    generator = models.dcgan_generator(image_size=8, channels=1, latent_dim=3, width=4)
+    discriminator = models.dcgan_discriminator(image_size=8, channels=1, width=4)
+    models.DCGAN(generator, discriminator, prior="nonparametric").save(run / "model.keras")
+    return run
+
+
+def test_export_run_directory_then_next_version(run_dir, tmp_path, capsys):
+    base = tmp_path / "exports"
+    assert cli.main(["export", str(run_dir), "--name", "digits", "--base", str(base)]) == 0
+    assert capsys.readouterr().out.strip() == str(base / "digits" / "1")
+    assert cli.main(["export", str(run_dir / "model.keras"), "--name", "digits", "--base", str(base),
+                     "--interpolation-steps", "4", "--max-batch-size", "32"]) == 0
+    info = json.loads((base / "digits" / "2" / "assets.extra" / "zoo_export.json").read_text())
+    assert info["prior"] == "nonparametric" and info["interpolation_steps"] == 4
+    assert (base / "batching_parameters.txt").read_text().startswith("max_batch_size { value: 32 }")
+    assert 'name: "digits"' in (base / "models.config").read_text()
+
+
+def test_existing_version_is_refused_and_kept(run_dir, tmp_path, capsys):
+    base = tmp_path / "exports"
+    assert cli.main(["export", str(run_dir), "--name", "g", "--base", str(base), "--version", "3"]) == 0
+    before = (base / "g" / "3" / "saved_model.pb").read_bytes()
+    capsys.readouterr()
+    assert cli.main(["export", str(run_dir), "--name", "g", "--base", str(base), "--version", "3"]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+    assert (base / "g" / "3" / "saved_model.pb").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "source, extra, message",
+    [
+        ("no-such-preset", [], "Unknown preset"),
+        ("{tmp}", [], "holds no model.keras"),
+        ("{run}", ["--name", "bad/name"], "model name"),
+        ("{run}", ["--warmup-batch-sizes", "1,x"], "comma-separated integers"),
+        ("{run}", ["--interpolation-steps", "1"], "interpolation steps"),
+    ],
+)
+def test_refusals_are_one_line_errors(run_dir, tmp_path, capsys, source, extra, message):
+    source = source.format(tmp=tmp_path, run=run_dir)
+    args = ["export", source, "--base", str(tmp_path / "exports")]
+    args += extra if "--name" in extra else ["--name", "m", *extra]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo export: error:") and message in err and "Traceback" not in err
+    assert not (tmp_path / "exports").exists()
+
+
+def test_name_defaults_to_the_run_directory(run_dir, tmp_path, capsys):
+    assert cli.main(["export", str(run_dir), "--base", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / run_dir.name / "1")
+    assert default_name(str(run_dir / "model.keras")) == run_dir.name
+    assert default_name("models/celeb_a.keras") == "celeb_a"
+    assert default_name("digits_nonparametric") == "digits_nonparametric"
+
+
+def test_corrupt_model_file_is_refused(tmp_path, capsys):
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    assert cli.main(["export", str(tmp_path / "broken.keras"), "--base", str(tmp_path / "exports")]) == 2
+    assert "could not be loaded as a zoo model" in capsys.readouterr().err
+    assert not (tmp_path / "exports").exists()
