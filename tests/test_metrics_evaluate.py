@@ -1,0 +1,187 @@
+"""evaluate(), the mid-point protocol, the extractors, the digit classifier and `zoo evaluate`."""
+
+import json
+
+import numpy as np
+import pytest
+
+from zoo import data
+from zoo.errors import ConfigError, DataUnavailableError
+from zoo.metrics import evaluate, format_table
+from zoo.metrics.midpoint import prior_and_midpoint_latents, ratio
+
+
+class ReplayModel:
+    """A stand-in generator that maps each latent to one fixed sample: what a model that learned
+    the data exactly would produce. Row i of z picks sample floor((z_0 + 1) / 2 * N)."""
+
+    def __init__(self, samples, latent_dim=4):
+        from zoo.priors import LatentPrior
+
+        self.samples = np.asarray(samples, np.float32)
+        self.prior = LatentPrior("uniform", latent_dim=latent_dim)
+        self.latent_dim = latent_dim
+        self.output_shape_ = self.samples.shape[1:]
+
+    def index(self, z):
+        index = np.floor((np.asarray(z)[:, 0] + 1.0) / 2.0 * len(self.samples)).astype(int)
+        return np.clip(index, 0, len(self.samples) - 1)
+
+    def generator(self, z, training=False):
+        return self.samples[self.index(z)]
+
+
+@pytest.fixture(scope="module")
+def tiny_dcgan():
+    from zoo.models import build_model
+
+    return build_model({"model": "dcgan", "image_size": 28, "channels": 1, "width": 16, "latent_dim": 16})
+
+
+def test_points_replaying_the_centres_capture_every_mode():
+    spec = data.spec("ring")
+    report = evaluate(ReplayModel(spec.centres), dataset="ring", samples=400, seed=3)
+    assert report["results"]["modes"] == {"prior": len(spec.centres)}
+    assert report["results"]["high_quality_pct"] == {"prior": 100.0}
+    # Points pushed 4 std away from the centres are all low quality.
+    report = evaluate(ReplayModel(spec.centres + 4 * spec.std), dataset="ring", samples=400)
+    assert report["results"]["modes"]["prior"] == 0
+
+
+def test_stacked_digits_replaying_real_data_score_like_the_data():
+    x, labels = data.arrays("stacked_digits", split="test", num_examples=400)
+    model = ReplayModel(x)
+    result = evaluate(model, dataset="stacked_digits", samples=400, seed=1)["results"]
+    true_modes = len(np.unique(labels[model.index(prior_and_midpoint_latents(model.prior, 400, 1)[0])]))
+    # The classifier reads ~97% of triplets right, so the mode count is close to the true one.
+    assert abs(result["modes"]["prior"] - true_modes) <= 0.06 * true_modes
+    assert result["kl"]["prior"] < 3.0
+
+
+def test_digits_metrics_separate_real_from_untrained(tiny_dcgan):
+    x, _ = data.arrays("digits", split="test")
+    metrics = ["digits-fid", "digits-is", "precision-recall", "density-coverage"]
+    real = evaluate(ReplayModel(x), metrics, samples=400, seed=0)["results"]
+    fake = evaluate(tiny_dcgan, metrics, samples=400, seed=0)["results"]
+    assert real["digits-FID"]["prior"] < 0.1 * fake["digits-FID"]["prior"]
+    assert real["digits-IS"]["prior"] > 8.0 and fake["digits-IS"]["prior"] < 2.0
+    assert real["coverage"]["prior"] > 0.3 > fake["coverage"]["prior"]
+    assert real["recall"]["prior"] > 0.5 > fake["recall"]["prior"]
+
+
+def test_report_shape_determinism_and_table(tiny_dcgan):
+    first = evaluate(tiny_dcgan, samples=200, seed=(1, 2))
+    second = evaluate(tiny_dcgan, samples=200, seed=(1, 2))
+    assert first["metrics"] == ["digits-fid", "precision-recall"] and first["midpoint"] is True
+    for name in ("digits-FID", "precision", "recall"):
+        assert set(first["results"][name]) == {"prior", "midpoint", "ratio"}
+        assert first["results"][name]["prior"] == second["results"][name]["prior"]
+    entry = first["results"]["digits-FID"]
+    assert entry["ratio"] == pytest.approx(entry["midpoint"] / entry["prior"])
+    json.dumps(first)
+    table = format_table(first)
+    assert "digits-FID" in table and "mid/prior" in table
+
+
+def test_bad_requests_get_clear_errors(tiny_dcgan):
+    with pytest.raises(ConfigError, match="valid metrics: modes, digits-fid"):
+        evaluate(tiny_dcgan, ["digits-fid", "fid-typo"], samples=200)
+    with pytest.raises(ConfigError, match="more samples than its 128 feature dimensions"):
+        evaluate(tiny_dcgan, ["digits-fid"], samples=100)
+    with pytest.raises(ConfigError, match="do not apply"):
+        evaluate(tiny_dcgan, ["modes"], samples=200)
+    with pytest.raises(ConfigError, match="elements of shape"):
+        evaluate(tiny_dcgan, dataset="stacked_digits", samples=200)
+    with pytest.raises(ConfigError, match="pass it"):
+        evaluate(ReplayModel(data.spec("ring").centres), samples=200)
+
+
+def test_midpoint_latents_are_linear_midpoints_of_independent_pairs():
+    from zoo.priors import LatentPrior
+
+    prior = LatentPrior("uniform", latent_dim=8)
+    z, z_mid = prior_and_midpoint_latents(prior, 20_000, seed=5)
+    again, _ = prior_and_midpoint_latents(prior, 20_000, seed=5)
+    np.testing.assert_array_equal(z, again)
+    # U(-1, 1) has variance 1/3; the mean of two independent draws has half of it.
+    assert z.var() == pytest.approx(1 / 3, rel=0.02)
+    assert z_mid.var() == pytest.approx(1 / 6, rel=0.02)
+    assert ratio(0.0, 1.0) is None and ratio(2.0, 3.0) == 1.5
+
+
+def test_digit_classifier_ships_with_its_held_out_accuracy():
+    from zoo.metrics import classifier
+    from zoo.metrics.features import DigitFeatures
+
+    card = classifier.card()
+    assert card["test_accuracy"] >= classifier.REQUIRED_ACCURACY
+    x, labels = data.arrays("digits", split="test")
+    features, logits = DigitFeatures()(x)
+    assert features.shape == (450, 128)
+    assert np.mean(np.argmax(logits, axis=1) == labels) == pytest.approx(card["test_accuracy"])
+
+
+def test_extractors_check_shapes_and_inception_runs_without_weights():
+    from zoo.metrics.features import DigitFeatures, InceptionFeatures, get_extractor
+
+    with pytest.raises(ConfigError, match="C in \\(1,\\)"):
+        DigitFeatures()(np.zeros((2, 28, 28, 3), np.float32))
+    with pytest.raises(ConfigError, match="images \\[B, H, W, C\\]"):
+        DigitFeatures()(np.zeros((5, 2), np.float32))
+    with pytest.raises(ConfigError, match="unknown feature extractor"):
+        get_extractor("vgg")
+    inception = InceptionFeatures(weights=None, image_size=75)
+    image = np.random.default_rng(0).uniform(-1, 1, size=(2, 28, 28, 1)).astype(np.float32)
+    grey, _ = inception(image)
+    colour, logits = inception(np.tile(image, (1, 1, 1, 3)))
+    assert grey.shape == (2, 2048) and logits is None
+    np.testing.assert_allclose(grey, colour, rtol=1e-5, atol=1e-6)  # grey images are read as tiled RGB
+
+
+def test_inception_offline_names_the_weights_file(monkeypatch):
+    import keras
+
+    from zoo.metrics.features import INCEPTION_WEIGHTS_FILE, InceptionFeatures
+
+    def offline(**kwargs):
+        raise Exception("URL fetch failure: Name or service not known")
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", offline)
+    with pytest.raises(DataUnavailableError, match=INCEPTION_WEIGHTS_FILE):
+        InceptionFeatures()
+    with pytest.raises(DataUnavailableError, match="does not exist"):
+        InceptionFeatures(weights="/no/such/file.h5")
+
+
+def test_zoo_evaluate_command_on_a_keras_file_and_a_run_directory(tiny_dcgan, tmp_path, capsys):
+    from zoo.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny_dcgan.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"data": {"name": "digits", "options": {}}}))
+    out = tmp_path / "out.json"
+    assert main(["evaluate", str(run), "--samples", "200", "--json", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    assert report["dataset"] == "digits" and "digits-FID" in report["results"]
+    assert "digits-FID" in capsys.readouterr().out
+    assert main(["evaluate", str(run / "model.keras"), "--samples", "200", "--metrics", "digits-is", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "missing"), "--quiet"]) == 2
+    assert "neither a .keras file" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--metrics", "nope", "--quiet"]) == 2
+    assert "valid metrics" in capsys.readouterr().err
+
+
+def test_vae_defaults_add_reconstruction_and_posterior_kl():
+    from zoo.models import build_model
+
+    vae = build_model({"model": "vae", "image_size": 28, "channels": 1, "width": 16, "latent_dim": 8})
+    report = evaluate(vae, samples=200, seed=0)
+    assert report["metrics"] == ["digits-fid", "precision-recall", "reconstruction", "posterior-kl"]
+    x, _ = data.arrays("digits", split="test")
+    x = x[:200]
+    mean, logvar = vae.encode(x)
+    expected_kl = np.mean(np.sum(0.5 * (mean**2 + np.exp(logvar) - logvar - 1), axis=1))
+    expected_mse = np.mean((vae.decode(mean) - x) ** 2)
+    assert report["results"]["posterior-kl"] == {"value": pytest.approx(expected_kl, rel=1e-4)}
+    assert report["results"]["reconstruction-mse"] == {"value": pytest.approx(expected_mse, rel=1e-4)}

@@ -1,0 +1,131 @@
+"""``zoo evaluate MODEL_OR_RUN``: the papers' metrics for a saved model, as a table and JSON.
+
+MODEL_OR_RUN is a ``.keras`` file, a run directory holding ``model.keras`` (its ``config.json``
+tells the dataset), a preset directory or a shipped preset name (its ``card.json`` tells the
+dataset). ``--dataset`` overrides what those say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import tempfile
+
+MODEL_FILE = "model.keras"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a model: modes/%%HQ, digits-FID at prior and mid-points, precision/recall, ...",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", metavar="MODEL_OR_RUN", nargs="?", help=".keras file, run directory, or preset name/directory")
+    parser.add_argument("--metrics", help="comma-separated metric names (default: the dataset kind's); "
+                        "see --list-metrics")
+    parser.add_argument("--list-metrics", action="store_true", help="list the metrics and exit")
+    parser.add_argument("--samples", type=int, default=10_000, help="generated samples per set (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="stateless seed of the prior draws (default 0)")
+    parser.add_argument("--dataset", help="zoo.data name the model was trained on (default: from the run/preset)")
+    parser.add_argument("--data-options", type=json.loads, default=None, metavar="JSON",
+                        help='dataset options as JSON, e.g. \'{"official_centres": true}\'')
+    midpoint = parser.add_mutually_exclusive_group()
+    midpoint.add_argument("--midpoint", dest="midpoint", action="store_true", default=None,
+                          help="also measure mid-points of prior pairs (default for image datasets)")
+    midpoint.add_argument("--no-midpoint", dest="midpoint", action="store_false")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--inception-weights", metavar="H5",
+                        help="path of the InceptionV3 notop ImageNet weights (default: Keras cache / download)")
+    parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON to PATH")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _run_settings(directory: pathlib.Path) -> tuple[str | None, dict]:
+    """Dataset name and options recorded next to a model: a run's config.json or a preset's card.json."""
+    config_file, card_file = directory / "config.json", directory / "card.json"
+    if config_file.is_file():
+        config = json.loads(config_file.read_text())
+        section = config.get("data", {})
+        name = section.get("name", config.get("data.name"))
+        return name, section.get("options", config.get("data.options")) or {}
+    if card_file.is_file():
+        evaluation = json.loads(card_file.read_text()).get("evaluation", {})
+        return evaluation.get("dataset"), evaluation.get("data_options") or {}
+    return None, {}
+
+
+def load_target(target: str):
+    """``(model, dataset or None, data_options)`` for a .keras file, run/preset directory or preset name."""
+    from zoo._tf import tf  # noqa: F401
+    import keras
+
+    import zoo.models  # noqa: F401  (registers the zoo's Keras classes before deserialising)
+    from zoo.errors import ConfigError, DataUnavailableError
+
+    path = pathlib.Path(target)
+    if path.is_dir():
+        if not (path / MODEL_FILE).is_file():
+            raise DataUnavailableError(
+                f"{path} has no {MODEL_FILE}: a run writes it when training ends; pass a finished run "
+                "directory, a .keras file or a preset name."
+            )
+        path = path / MODEL_FILE
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise ConfigError(f"{path} is not a .keras file; pass a .keras model, a run directory or a preset name.")
+        return (keras.saving.load_model(path, compile=False), *_run_settings(path.parent))
+    from zoo import presets
+
+    if str(target) in presets.presets():
+        return (presets.load(target), *_run_settings(presets.preset_dir(target)))
+    raise DataUnavailableError(
+        f"{target!r} is neither a .keras file, a run directory nor a shipped preset "
+        f"(shipped: {', '.join(presets.presets()) or 'none'})."
+    )
+
+
+def _write_json_atomic(path: pathlib.Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(report, handle, indent=2, allow_nan=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def run(args) -> int:
+    from zoo.metrics.evaluate import METRICS, evaluate, format_table
+
+    if args.list_metrics:
+        for name, (kinds, description) in METRICS.items():
+            print(f"{name:18s} {'/'.join(kinds):22s} {description}")
+        return 0
+    if not args.model:
+        from zoo.errors import ConfigError
+
+        raise ConfigError("give MODEL_OR_RUN: a .keras file, a run directory or a preset name.")
+    model, dataset, data_options = load_target(args.model)
+    extractor_options = {"inception": {"weights": args.inception_weights}} if args.inception_weights else None
+    report = evaluate(
+        model,
+        args.metrics,
+        samples=args.samples,
+        seed=args.seed,
+        dataset=args.dataset or dataset,
+        data_options=args.data_options if args.data_options is not None else data_options,
+        midpoint=args.midpoint,
+        batch_size=args.batch_size,
+        extractor_options=extractor_options,
+        progress=not args.quiet,
+    )
+    report["source"] = str(args.model)
+    print(format_table(report))
+    if args.json:
+        _write_json_atomic(pathlib.Path(args.json), report)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0

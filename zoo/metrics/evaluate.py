@@ -1,0 +1,422 @@
+"""``evaluate(model, ...)``: the papers' metrics for a trained DCGAN or VAE, as one dict.
+
+Which metrics apply depends on the dataset kind (``zoo.data.spec``):
+
+==========  ==========================================  ==========================
+kind        metrics                                      defaults
+==========  ==========================================  ==========================
+points      modes (modes, high_quality_pct)             modes
+digits      digits-fid, digits-kid, digits-is,          digits-fid, precision-recall
+            precision-recall, density-coverage,         (prior and mid-point)
+            inception-fid, inception-kid
+stacked     modes (modes, kl), inception-*              modes
+images      inception-fid, inception-kid,               inception-fid (prior and
+            precision-recall, density-coverage          mid-point)
+==========  ==========================================  ==========================
+
+VAEs add ``reconstruction`` (per-pixel MSE of ``reconstruct`` on held-out images) and
+``posterior-kl`` (mean KL(q(z|x) || prior), analytic for a normal prior, else a one-draw Monte-Carlo
+estimate) to their defaults. Sample metrics run on ``samples`` generated samples; with
+``midpoint=True`` also on as many mid-points (:mod:`zoo.metrics.midpoint`). Reference statistics
+come from the dataset's ``train`` split (at most 50,000 samples; their features are cached per
+process). Generated samples are processed ``batch_size`` at a time: only features (and, for
+points, the points) are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+
+import numpy as np
+
+from zoo.errors import ConfigError
+
+#: metric name -> (dataset kinds it applies to, one-line description)
+METRICS: dict[str, tuple[tuple[str, ...], str]] = {
+    "modes": (("points", "stacked"), "GDPP mode count; % high quality (points) or KL to the training labels (stacked)"),
+    "digits-fid": (("digits",), "FID on the zoo digit classifier's 128-d features"),
+    "digits-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on digit-classifier features"),
+    "digits-is": (("digits",), "Inception Score (whole-set variant) from the digit classifier's logits"),
+    "precision-recall": (("digits", "images"), "improved precision/recall, k=3"),
+    "density-coverage": (("digits", "images"), "density/coverage, k=5"),
+    "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
+    "inception-kid": (("digits", "stacked", "images"), "Keras-InceptionV3 KID (needs ImageNet weights)"),
+    "reconstruction": (("vae",), "VAE per-pixel MSE of reconstructions of held-out data"),
+    "posterior-kl": (("vae",), "VAE mean KL(q(z|x) || prior) on held-out data"),
+}
+_MODEL_METRICS = ("reconstruction", "posterior-kl")
+_DEFAULTS = {
+    "points": ["modes"],
+    "digits": ["digits-fid", "precision-recall"],
+    "stacked": ["modes"],
+    "images": ["inception-fid"],
+}
+_MIDPOINT_BY_DEFAULT = {"points": False, "digits": True, "stacked": False, "images": True}
+_KID_SUBSET = 1000
+_KID_SUBSETS = 100
+_REFERENCE_LIMIT = 50_000
+
+
+def metric_names() -> list[str]:
+    return list(METRICS)
+
+
+def dataset_kind(spec) -> str:
+    """``points``, ``stacked`` (1000 triplet classes), ``digits`` (one-channel images) or ``images``."""
+    if spec.kind == "points":
+        return "points"
+    if spec.num_classes == 1000:
+        return "stacked"
+    return "digits" if spec.element_shape[-1] == 1 else "images"
+
+
+def is_vae(model) -> bool:
+    return hasattr(model, "decoder") and hasattr(model, "encode")
+
+
+def default_metrics(kind: str, vae: bool = False) -> list[str]:
+    return _DEFAULTS[kind] + (list(_MODEL_METRICS) if vae else [])
+
+
+def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; valid metrics: {', '.join(METRICS)}.")
+    kinds = {kind} | ({"vae"} if vae else set())
+    wrong = [m for m in metrics if not kinds & set(METRICS[m][0])]
+    if wrong:
+        valid = [m for m in METRICS if kinds & set(METRICS[m][0])]
+        raise ConfigError(
+            f"metric(s) {', '.join(wrong)} do not apply to a {'VAE on ' if vae else ''}{kind} dataset; "
+            f"use: {', '.join(valid)}."
+        )
+    if not metrics:
+        raise ConfigError(f"no metrics given; valid metrics: {', '.join(METRICS)}.")
+    return list(dict.fromkeys(metrics))
+
+
+def infer_dataset(model) -> str:
+    """The dataset a model's sample shape implies, when that is unambiguous (one channel -> digits)."""
+    shape = tuple(model.output_shape_)
+    if len(shape) == 3 and shape[-1] == 1:
+        return "digits"
+    raise ConfigError(
+        f"cannot tell which dataset a model with samples of shape {shape} was trained on; pass it "
+        "(evaluate(..., dataset='ring'), `zoo evaluate ... --dataset ring`)."
+    )
+
+
+def _extractor_for(metric: str, kind: str) -> str | None:
+    if metric.startswith("digits-"):
+        return "digits"
+    if metric.startswith("inception-"):
+        return "inception"
+    if metric in ("precision-recall", "density-coverage"):
+        return "digits" if kind == "digits" else "inception"
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _extractor(name: str, options_json: str):
+    from zoo.metrics.features import get_extractor
+
+    return get_extractor(name, **json.loads(options_json))
+
+
+@dataclasses.dataclass
+class _Collected:
+    """What is kept of one sample set: features/logits per extractor, points, triplet labels."""
+
+    features: dict = dataclasses.field(default_factory=dict)
+    logits: dict = dataclasses.field(default_factory=dict)
+    points: list = dataclasses.field(default_factory=list)
+    triplets: list = dataclasses.field(default_factory=list)
+
+    def add(self, samples, extractors: dict, kind: str, want_modes: bool):
+        for name, extractor in extractors.items():
+            features, logits = extractor(samples)
+            self.features.setdefault(name, []).append(features)
+            if logits is not None:
+                self.logits.setdefault(name, []).append(logits)
+        if want_modes and kind == "points":
+            self.points.append(np.asarray(samples, np.float32))
+        if want_modes and kind == "stacked":
+            self.triplets.append(_classify_triplets(samples))
+
+    def finish(self):
+        join = lambda parts: np.concatenate(parts) if parts else None  # noqa: E731
+        self.features = {k: join(v) for k, v in self.features.items()}
+        self.logits = {k: join(v) for k, v in self.logits.items()}
+        self.points, self.triplets = join(self.points), join(self.triplets)
+        return self
+
+
+def _classify_triplets(images) -> np.ndarray:
+    from zoo.metrics.modes import triplet_labels
+
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ConfigError(f"stacked-digit samples must be [B, H, W, 3] images, got shape {images.shape}.")
+    channels = np.moveaxis(images, -1, 1).reshape(-1, *images.shape[1:3], 1)
+    _, logits = _extractor("digits", "{}")(channels)
+    return triplet_labels(np.argmax(logits, axis=1).reshape(-1, 3))
+
+
+def _reference(dataset: str, options_json: str, image_size, split: str, limit: int):
+    """Real samples of a dataset (at most ``limit``), as float32 NumPy."""
+    from zoo import data
+
+    options = json.loads(options_json)
+    try:
+        x, _ = data.arrays(dataset, split=split, image_size=image_size, **options)
+        return x[:limit]
+    except ConfigError as error:
+        if "arrays() covers" not in str(error):  # not an embedded set: stream it through load()
+            raise
+    batches, total = [], 0
+    for batch in data.load(dataset, batch_size=min(256, limit), image_size=image_size, split=split, **options):
+        batches.append(np.asarray(batch))
+        total += len(batches[-1])
+        if total >= limit:
+            break
+    return np.concatenate(batches)[:limit]
+
+
+@functools.lru_cache(maxsize=4)
+def _reference_features(dataset: str, options_json: str, image_size, extractor: str, extractor_json: str):
+    """``(features, logits)`` of the dataset's train split (up to 50,000 samples), cached per process."""
+    reference = _reference(dataset, options_json, image_size, "train", _REFERENCE_LIMIT)
+    return _extractor(extractor, extractor_json)(reference)
+
+
+def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind: str) -> dict:
+    from zoo.metrics.fid import fid
+    from zoo.metrics.inception_score import inception_score
+    from zoo.metrics.kid import kid
+    from zoo.metrics.modes import stacked_modes, synthetic_modes
+    from zoo.metrics.prdc import density_coverage, precision_recall
+
+    values = {}
+    for metric in metrics:
+        source = _extractor_for(metric, kind)
+        fake_f = collected.features.get(source)
+        real_f = real.features.get(source)
+        label = "digits" if source == "digits" else "Keras-InceptionV3"
+        if metric == "modes" and kind == "points":
+            result = synthetic_modes(collected.points, spec.centres, spec.std)
+            values.update(modes=result["modes"], high_quality_pct=100.0 * result["high_quality"])
+        elif metric == "modes":
+            result = stacked_modes(collected.triplets, spec.class_probs)
+            values.update(modes=result["modes"], kl=result["kl"])
+        elif metric.endswith("-fid"):
+            values[f"{label}-FID"] = fid(real_f, fake_f)
+        elif metric.endswith("-kid"):
+            subset = min(_KID_SUBSET, len(real_f), len(fake_f))
+            mean, std = kid(real_f, fake_f, subset_size=subset, subsets=_KID_SUBSETS)
+            values.update({f"{label}-KID": mean, f"{label}-KID-std": std})
+        elif metric == "digits-is":
+            values["digits-IS"] = inception_score(collected.logits["digits"])[0]
+        elif metric == "precision-recall":
+            values.update(precision_recall(real_f, fake_f, k=3))
+        elif metric == "density-coverage":
+            values.update(density_coverage(real_f, fake_f, k=5))
+    return values
+
+
+def _model_metrics(model, metrics, held_out: np.ndarray, seed, batch_size: int) -> dict:
+    from zoo._tf import tf
+    from zoo.losses import gaussian_kl
+    from zoo.priors.seeds import as_seed
+
+    values = {}
+    squared_error, kl_sum = 0.0, 0.0
+    noise_seed = as_seed(seed)
+    for start in range(0, len(held_out), batch_size):
+        x = held_out[start : start + batch_size]
+        mean, logvar = model.encode(x)
+        if "reconstruction" in metrics:
+            squared_error += float(np.sum((model.decode(mean) - x).astype(np.float64) ** 2))
+        if "posterior-kl" in metrics:
+            if model.prior.kind == "normal":
+                kl_sum += float(gaussian_kl(mean, logvar)) * len(x)
+            else:
+                noise = tf.random.stateless_normal(mean.shape, noise_seed + start)
+                z = mean + np.exp(0.5 * logvar) * noise.numpy()
+                log_q = -0.5 * np.sum(logvar + (z - mean) ** 2 * np.exp(-logvar) + np.log(2 * np.pi), axis=1)
+                log_p = model.prior.distribution().log_prob(z).numpy()
+                kl_sum += float(np.sum(log_q - log_p))
+    if "reconstruction" in metrics:
+        values["reconstruction-mse"] = squared_error / held_out.size
+    if "posterior-kl" in metrics:
+        values["posterior-kl"] = kl_sum / len(held_out)
+    return values
+
+
+def _decode(model, z):
+    from zoo._tf import tf  # noqa: F401
+    import keras
+
+    if is_vae(model):
+        return model.decode(z)
+    return keras.ops.convert_to_numpy(model.generator(z, training=False)).astype(np.float32)
+
+
+def evaluate(
+    model,
+    metrics=None,
+    *,
+    samples: int = 10_000,
+    seed=0,
+    dataset: str | None = None,
+    data_options: dict | None = None,
+    midpoint: bool | None = None,
+    batch_size: int = 500,
+    extractor_options: dict | None = None,
+    progress: bool = False,
+) -> dict:
+    """Measure ``metrics`` of a DCGAN/VAE (``zoo.models``).
+
+    Args:
+      model: a model with ``prior``, ``latent_dim``, ``output_shape_`` and ``generator`` (DCGAN) or
+        ``decoder``/``encode``/``decode`` (VAE).
+      metrics: names from :data:`METRICS` (list or comma-separated string); ``None``: the dataset
+        kind's defaults.
+      samples: generated samples per set (prior, and mid-point when enabled); >= 2, and more than
+        the feature size for FID (128 for digits-fid, 2048 for inception-fid).
+      seed: int or int32 pair; fixes the prior draws (and so every number).
+      dataset: ``zoo.data`` name the model was trained on; ``None`` infers one-channel images as
+        ``digits`` and refuses otherwise. ``data_options``: that dataset's options.
+      midpoint: also measure mid-points of prior pairs; ``None``: on for digits and images.
+      batch_size: samples generated and featurised at a time (memory bound).
+      extractor_options: ``{"inception": {"weights": ...}}`` etc., passed to the extractors.
+      progress: show a progress bar (Keras ``Progbar``) over the generated batches.
+
+    Returns:
+      ``{"model", "dataset", "data_options", "samples", "seed", "midpoint", "metrics",
+      "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
+      "seconds", "samples_per_second"}`` (JSON-serialisable).
+    """
+    from zoo import data
+    from zoo.metrics.midpoint import combine, prior_and_midpoint_latents
+    from zoo.priors.seeds import as_seed
+
+    start_time = time.perf_counter()
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise ConfigError(f"samples must be an int >= 2, got {samples!r}.")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+    for attribute in ("prior", "latent_dim", "output_shape_"):
+        if not hasattr(model, attribute):
+            raise ConfigError(
+                f"evaluate takes a zoo.models DCGAN or VAE; {type(model).__name__} has no {attribute!r}."
+            )
+    dataset = dataset or infer_dataset(model)
+    data_options = dict(data_options or {})
+    shape = tuple(model.output_shape_)
+    image_size = shape[0] if len(shape) == 3 else None
+    spec = data.spec(dataset, image_size=image_size, **data_options)
+    if len(shape) != len(spec.element_shape) or shape[-1] != spec.element_shape[-1]:
+        raise ConfigError(
+            f"the model makes samples of shape {shape} but dataset {dataset!r} has elements of shape "
+            f"{spec.element_shape}; pass the dataset the model was trained on."
+        )
+    kind, vae = dataset_kind(spec), is_vae(model)
+    metrics = _check_metrics(default_metrics(kind, vae) if metrics is None else metrics, kind, vae)
+    midpoint = _MIDPOINT_BY_DEFAULT[kind] if midpoint is None else bool(midpoint)
+    sample_metrics = [m for m in metrics if m not in _MODEL_METRICS]
+    extractor_options = extractor_options or {}
+    extractor_names = sorted({e for m in sample_metrics if (e := _extractor_for(m, kind))})
+    extractor_json = {name: json.dumps(extractor_options.get(name, {}), sort_keys=True) for name in extractor_names}
+    extractors = {name: _extractor(name, extractor_json[name]) for name in extractor_names}
+    options_json = json.dumps(data_options, sort_keys=True)
+    for metric in sample_metrics:
+        source = _extractor_for(metric, kind)
+        if metric.endswith("-fid") and samples <= extractors[source].feature_dim:
+            raise ConfigError(
+                f"{metric} needs more samples than its {extractors[source].feature_dim} feature dimensions "
+                f"(the covariance is singular otherwise); use --samples {extractors[source].feature_dim + 1} "
+                "or more (10,000+ for reported numbers)."
+            )
+
+    real = _Collected()
+    for name in extractors:
+        real.features[name], real.logits[name] = _reference_features(
+            dataset, options_json, image_size, name, extractor_json[name]
+        )
+
+    sets = {"prior": None, "midpoint": None}
+    if sample_metrics:
+        z_prior, z_mid = prior_and_midpoint_latents(model.prior, int(samples), seed)
+        latents = {"prior": z_prior, "midpoint": z_mid} if midpoint else {"prior": z_prior}
+        bar = None
+        if progress:
+            from zoo._tf import tf  # noqa: F401
+            import keras
+
+            batches = sum(-(-len(z) // batch_size) for z in latents.values())
+            bar = keras.utils.Progbar(batches, unit_name="batch")
+        for name, z in latents.items():
+            collected = _Collected()
+            for begin in range(0, len(z), batch_size):
+                collected.add(_decode(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics)
+                if bar is not None:
+                    bar.add(1)
+            sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind)
+
+    results = combine(sets["prior"], sets["midpoint"]) if sample_metrics else {}
+    model_metrics = [m for m in metrics if m in _MODEL_METRICS]
+    if model_metrics:
+        try:
+            held_out = _reference(dataset, options_json, image_size, "test", int(samples))
+        except ConfigError:
+            held_out = _reference(dataset, options_json, image_size, "train", int(samples))
+        for name, value in _model_metrics(model, model_metrics, held_out, seed, batch_size).items():
+            results[name] = {"value": value}
+
+    seconds = time.perf_counter() - start_time
+    generated = int(samples) * (2 if midpoint else 1) if sample_metrics else 0
+    return {
+        "model": type(model).__name__,
+        "prior": getattr(model.prior, "kind", None),
+        "dataset": dataset,
+        "data_options": data_options,
+        "samples": int(samples),
+        "seed": [int(v) for v in np.asarray(as_seed(seed))],
+        "midpoint": midpoint,
+        "metrics": metrics,
+        "results": results,
+        "seconds": seconds,
+        "samples_per_second": generated / seconds if generated else None,
+    }
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table of ``evaluate``'s ``results``: metric, prior (or value), mid-point, ratio."""
+    header = ["metric", "prior", "mid-point", "mid/prior"] if report.get("midpoint") else ["metric", "value"]
+    rows = []
+    for name, entry in report["results"].items():
+        cells = [name, _fmt(entry.get("prior", entry.get("value")))]
+        if report.get("midpoint"):
+            ratio = entry.get("ratio")
+            cells += [_fmt(entry.get("midpoint")), "-" if ratio is None else f"{ratio:.3f}"]
+        rows.append(cells)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    title = (
+        f"{report['model']} ({report['prior']} prior) on {report['dataset']}: {report['samples']} samples, "
+        f"seed {report['seed']}, {report['seconds']:.1f} s"
+    )
+    return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1:
+        return str(int(value))
+    return f"{value:.4g}"
