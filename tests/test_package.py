@@ -42,7 +42,8 @@ def test_import_zoo_is_lazy_and_quiet():
 
 
 def test_tensorflow_import_through_zoo_is_quiet():
-    result = _run("-c", "from zoo._tf import tf; print(tf.__version__)")
+    # The first op runs device discovery, which prints a CUDA error line on GPU-less machines.
+    result = _run("-c", "from zoo._tf import tf; print(float(tf.constant(1.0) + 1.0))")
     assert result.returncode == 0
     assert result.stderr == "", result.stderr
 

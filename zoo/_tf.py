@@ -45,9 +45,18 @@ def _import_quietly(name: str):
 
 
 def tensorflow():
-    """Return the ``tensorflow`` module, importing it without the C++ start-up noise."""
+    """Return the ``tensorflow`` module, importing it without the C++ start-up noise.
+
+    Physical devices are discovered inside the muted section too: on a machine without a GPU
+    driver, the first discovery prints a CUDA error line. Discovery does not initialise the
+    runtime, so logical devices can still be configured afterwards.
+    """
+    first = "tensorflow" not in sys.modules
     tf = _import_quietly("tensorflow")
-    tf.get_logger().setLevel("ERROR")
+    if first:
+        with _muted_stderr_fd():
+            tf.config.list_physical_devices()
+        tf.get_logger().setLevel("ERROR")
     return tf
 
 
