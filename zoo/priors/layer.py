@@ -1,0 +1,138 @@
+"""``LatentPrior``: the Keras layer through which a model owns, samples and saves its prior."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo._tf import tf
+
+import keras  # noqa: E402  (after zoo._tf, which silences TensorFlow's start-up)
+
+from zoo.errors import ConfigError
+from zoo.priors.distributions import check_latent_dim
+from zoo.priors.nonparametric import (
+    NonParametric,
+    alias_tables,
+    check_domain,
+    check_probs,
+    default_domain,
+    default_probs,
+)
+from zoo.priors.registry import get, prior_class
+from zoo.priors.seeds import as_row_seeds, as_seed
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LatentPrior(keras.layers.Layer):
+    """A prior as a Keras layer: serialisable, savable, usable in ``train_step`` and SavedModels.
+
+    Args:
+        kind: a name from :func:`zoo.priors.names`.
+        latent_dim: event size.
+        params: the distribution's keyword arguments (JSON-able), e.g. ``{"low": -2.0, "high": 2.0}``
+            for ``"uniform"``. For ``"nonparametric"``, ``{"probs": [...], "low": ..., "high": ...}``
+            names another solved prior; without ``probs`` the shipped default is used. Its bin
+            probabilities are a non-trainable float64 weight ``probs`` (``[bins]``), so ``.keras``
+            save/load restores them exactly; the sampler's alias tables are two more
+            non-trainable weights kept in step by :meth:`set_probs`.
+
+    ``call(seeds)`` is :meth:`sample_per_row`: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
+    """
+
+    def __init__(self, kind="uniform", latent_dim=100, params=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = prior_class(kind).kind
+        self.latent_dim = check_latent_dim(latent_dim)
+        if params is not None and not isinstance(params, dict):
+            raise ConfigError(f"params must be a dict of the prior's arguments, got {type(params).__name__}")
+        params = dict(params or {})
+        if self.kind == NonParametric.kind:
+            self._init_nonparametric(params)
+        else:
+            # Built once: these priors hold only constants, so one distribution serves every call.
+            self._distribution = get(self.kind, self.latent_dim, **params)
+        self.params = params
+        self.built = True
+
+    def _init_nonparametric(self, params):
+        unknown = set(params) - {"probs", "low", "high"}
+        if unknown:
+            raise ConfigError(f"nonparametric prior params are probs, low, high; got unknown {sorted(unknown)}")
+        if params.get("probs") is None:
+            probs = default_probs()
+            low, high = default_domain()
+        else:
+            probs = check_probs(params["probs"])
+            params["probs"] = probs.tolist()
+            low, high = -2.0, 2.0
+        self._low, self._high = check_domain(params.get("low", low), params.get("high", high))
+        self.probs = self.add_weight(
+            name="probs", shape=(probs.size,), dtype="float64", initializer="zeros", trainable=False
+        )
+        # The sampler's alias tables travel with the probabilities (see zoo.priors.nonparametric).
+        self.alias_threshold = self.add_weight(
+            name="alias_threshold", shape=(probs.size,), dtype="int64", initializer="zeros", trainable=False
+        )
+        self.alias_index = self.add_weight(
+            name="alias_index", shape=(probs.size,), dtype="int32", initializer="zeros", trainable=False
+        )
+        self.set_probs(probs)
+
+    def set_probs(self, probs):
+        """Replace the non-parametric prior's bin probabilities (same bin count), tables included.
+
+        Use this rather than assigning ``probs`` directly, which would leave the sampler's alias
+        tables describing the old prior.
+        """
+        if self.kind != NonParametric.kind:
+            raise ConfigError(f"set_probs applies to the nonparametric prior, not {self.kind!r}")
+        probs = check_probs(probs)
+        if probs.shape != tuple(self.probs.shape):
+            raise ConfigError(f"expected {self.probs.shape[0]} bin probabilities, got {probs.size}")
+        threshold, alias = alias_tables(probs)
+        self.probs.assign(probs)
+        self.alias_threshold.assign(threshold)
+        self.alias_index.assign(alias)
+
+    def distribution(self):
+        """The prior as a TFP distribution with event shape ``[latent_dim]``."""
+        if self.kind != NonParametric.kind:
+            return self._distribution
+        return NonParametric(
+            tf.convert_to_tensor(self.probs),
+            low=self._low,
+            high=self._high,
+            latent_dim=self.latent_dim,
+            alias=(tf.convert_to_tensor(self.alias_threshold), tf.convert_to_tensor(self.alias_index)),
+        )
+
+    def sample(self, n, seed):
+        """``n`` draws (int or scalar int tensor) as float32 ``[n, latent_dim]``; ``seed``: int32 ``[2]``."""
+        return self.distribution().sample(n, seed=as_seed(seed))
+
+    def sample_per_row(self, seeds):
+        """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
+
+        Row ``i`` equals ``sample(1, seeds[i])[0]`` and so depends on ``seeds[i]`` only, whatever the
+        batch it is served in. Uses ``tf.map_fn`` (a ``While`` loop of core ops): works under
+        ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
+        """
+        seeds = as_row_seeds(seeds)
+        distribution = self.distribution()
+        return tf.map_fn(
+            lambda seed: distribution.sample(1, seed=seed)[0],
+            seeds,
+            fn_output_signature=tf.TensorSpec([self.latent_dim], tf.float32),
+        )
+
+    def call(self, seeds):
+        return self.sample_per_row(seeds)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.latent_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        params = {k: (np.asarray(v).tolist() if k == "probs" else v) for k, v in self.params.items()}
+        config.update({"kind": self.kind, "latent_dim": self.latent_dim, "params": params or None})
+        return config
