@@ -1,0 +1,332 @@
+"""Keras callbacks of a training run: checkpoints, NaN stop, sample images, TensorBoard, EMA hand-over.
+
+All of them work on the models of :mod:`zoo.models` through their contract: ``prior`` (a
+``LatentPrior`` with ``sample(n, seed)``), ``generator`` (GAN) or ``decoder`` (VAE), and
+``output_shape_``. Images are float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from zoo._tf import tf
+
+import keras
+
+from zoo.errors import ZooError
+
+from training import rundir as rundir_lib
+
+# Seeds of the fixed latents behind the per-epoch images (the run seed is mixed in).
+GRID_SEED = 7001
+INTERPOLATION_SEED = 7002
+
+
+class NonFiniteLossError(ZooError):
+    """A loss became NaN or inf; the run stopped and kept its last good checkpoint."""
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def optimizer_targets(model) -> list[tuple[keras.optimizers.Optimizer, list]]:
+    """``(optimizer, variables it updates)`` for each optimizer of a zoo model.
+
+    GANs have ``d_optimizer`` for the discriminator and ``g_optimizer`` for the generator; a VAE has
+    the single ``optimizer`` over all trainable weights.
+    """
+    if getattr(model, "g_optimizer", None) is not None:
+        return [
+            (model.d_optimizer, model.discriminator.trainable_variables),
+            (model.g_optimizer, model.generator.trainable_variables),
+        ]
+    return [(model.optimizer, model.trainable_variables)]
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """``BackupAndRestore``-style checkpoint of the last completed epoch, plus the loss history.
+
+    At each epoch end with finite losses it writes ``epoch_NNNN.weights.h5`` (every model and
+    optimizer variable: weights, Adam moments and iteration counters, the EMA slots, the model's
+    seed-generator state) and then commits it by atomically replacing ``state.json``; older weight
+    files are removed only after that. A run killed at any instant therefore restarts from a whole
+    epoch. :meth:`restore` (called before ``fit``) loads it and returns the epoch to start from.
+    """
+
+    STATE = "state.json"
+
+    def __init__(self, run: rundir_lib.RunDir, *, steps_per_epoch: int):
+        super().__init__()
+        self.run = run
+        self.directory = run.checkpoint_dir
+        self.steps_per_epoch = steps_per_epoch
+        self.history: list[dict] = []
+        self._epoch_start = 0.0
+
+    def restore(self, model) -> int:
+        """Load the last committed epoch into ``model``; returns the number of completed epochs (0: none)."""
+        state_path = self.directory / self.STATE
+        if not state_path.is_file():
+            return 0
+        state = json.loads(state_path.read_text())
+        # Optimizer slots are created lazily; they must exist for load_weights to fill them.
+        for optimizer, variables in optimizer_targets(model):
+            if not optimizer.built:
+                optimizer.build(variables)
+        model.load_weights(self.directory / state["weights"])
+        self.history = list(state["history"])
+        return int(state["epoch"])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if not all(math.isfinite(v) for v in logs.values()):
+            return  # a NaN stop: keep the last good checkpoint untouched
+        row = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **logs,
+               "seconds": round(time.perf_counter() - self._epoch_start, 3)}
+        self.history.append(row)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch_{epoch + 1:04d}.weights.h5"
+        self.model.save_weights(self.directory / weights)
+        state = {"epoch": epoch + 1, "weights": weights, "history": self.history, "saved": rundir_lib.now()}
+        rundir_lib.write_json(self.directory / self.STATE, state)
+        for old in self.directory.glob("epoch_*.weights.h5"):
+            if old.name != weights:
+                old.unlink()
+        self.run.write_history(self.history)
+
+
+# --------------------------------------------------------------------------- NaN stop
+
+
+class NonFiniteStop(keras.callbacks.Callback):
+    """Stop at the first batch whose logs hold a NaN or inf, remembering which loss and step.
+
+    ``stopped`` is ``None`` or ``(loss_name, global_step, value, epoch)``; steps and epochs count
+    from 1 over the whole run (resumed runs included).
+    """
+
+    def __init__(self, steps_per_epoch: int):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.stopped: tuple[str, int, float, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = float(value)
+            if not math.isfinite(value):
+                self.stopped = (name, self._epoch * self.steps_per_epoch + batch + 1, value, self._epoch + 1)
+                self.model.stop_training = True
+                return
+
+    def error(self, checkpoint_epoch: int, run_path: pathlib.Path) -> NonFiniteLossError:
+        name, step, value, epoch = self.stopped
+        kept = (
+            f"the checkpoint of epoch {checkpoint_epoch} in {run_path / rundir_lib.CHECKPOINT_DIR} is kept"
+            if checkpoint_epoch
+            else "no epoch had completed, so there is no checkpoint"
+        )
+        return NonFiniteLossError(
+            f"loss {name!r} became {value} at step {step} (epoch {epoch}); training stopped and {kept}. "
+            "Check the data, lower optimizer.learning_rate and rerun with --overwrite."
+        )
+
+
+# --------------------------------------------------------------------------- TensorBoard
+
+
+class SummaryWriter:
+    """TensorBoard scalars and PNG images written with TensorFlow's core summary op.
+
+    ``tf.summary.scalar``/``image`` live in the ``tensorboard`` package, which TensorFlow no longer
+    installs; ``tf.summary.write`` with the plugins' metadata produces the same event records, so
+    training needs no extra dependency and ``tensorboard --logdir RUN/tensorboard`` shows them.
+    """
+
+    # tensorboard.compat.proto.summary_pb2.DataClass values.
+    _SCALAR, _BLOB_SEQUENCE = 1, 3
+
+    def __init__(self, directory: pathlib.Path):
+        self._writer = tf.summary.create_file_writer(str(directory))
+
+    @staticmethod
+    def _metadata(plugin: str, data_class: int) -> bytes:
+        from tensorflow.core.framework import summary_pb2
+
+        metadata = summary_pb2.SummaryMetadata()
+        metadata.plugin_data.plugin_name = plugin
+        metadata.data_class = data_class
+        return metadata.SerializeToString()
+
+    def scalars(self, values: dict, step: int) -> None:
+        with self._writer.as_default():
+            for tag, value in values.items():
+                tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step,
+                                 metadata=self._metadata("scalars", self._SCALAR))
+        self._writer.flush()
+
+    def image(self, tag: str, picture: np.ndarray, step: int) -> None:
+        """``picture``: uint8 ``[H, W, C]``, stored as PNG."""
+        png = tf.io.encode_png(picture)
+        content = tf.stack([tf.as_string(picture.shape[1]), tf.as_string(picture.shape[0]), png])
+        with self._writer.as_default():
+            tf.summary.write(tag, content, step=step, metadata=self._metadata("images", self._BLOB_SEQUENCE))
+        self._writer.flush()
+
+
+class LogScalars(keras.callbacks.Callback):
+    """Every epoch's losses as TensorBoard scalars (finite values only; a NaN stop is in run.json)."""
+
+    def __init__(self, writer: SummaryWriter):
+        super().__init__()
+        self.writer = writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        self.writer.scalars({k: v for k, v in values.items() if math.isfinite(v)}, step=epoch + 1)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def synthesise(model, z) -> np.ndarray:
+    """Decode latents ``z [N, latent_dim]`` with the model's generator (GAN) or decoder (VAE)."""
+    network = model.generator if hasattr(model, "generator") else model.decoder
+    return np.asarray(keras.ops.convert_to_numpy(network(z, training=False)), dtype=np.float32)
+
+
+def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
+    """Tile ``[N, H, W, C]`` images in [-1, 1] into one uint8 ``[rows*H, columns*W, C]`` picture."""
+    n, h, w, c = images.shape
+    rows = math.ceil(n / columns)
+    canvas = np.full((rows * h, columns * w, c), -1.0, dtype=np.float32)
+    for i, image in enumerate(images):
+        r, col = divmod(i, columns)
+        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
+    return np.round((np.clip(canvas, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def scatter(point_sets: list[np.ndarray], *, limit: float, centres: np.ndarray | None = None,
+            size: int = 320, lines: bool = False) -> np.ndarray:
+    """Draw 2-D point sets (each ``[N, 2]``) on a white uint8 ``[size, size, 3]`` canvas over ``[-limit, limit]^2``.
+
+    ``centres`` are drawn as red crosses; ``lines`` joins consecutive points of each set (a path).
+    """
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+
+    def pixel(p):
+        return ((p[0] + limit) / (2 * limit) * (size - 1), (limit - p[1]) / (2 * limit) * (size - 1))
+
+    if centres is not None:
+        for c in centres:
+            x, y = pixel(c)
+            draw.line([(x - 4, y), (x + 4, y)], fill=(220, 30, 30))
+            draw.line([(x, y - 4), (x, y + 4)], fill=(220, 30, 30))
+    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (148, 103, 189), (140, 86, 75), (23, 190, 207)]
+    for k, points in enumerate(point_sets):
+        colour = palette[k % len(palette)]
+        coords = [pixel(p) for p in np.asarray(points)]
+        if lines and len(coords) > 1:
+            draw.line(coords, fill=colour, width=1)
+        for x, y in coords:
+            draw.ellipse([x - 1, y - 1, x + 1, y + 1], fill=colour)
+    return np.asarray(image)
+
+
+def save_png(array: np.ndarray, path: pathlib.Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+
+
+class SampleImages(keras.callbacks.Callback):
+    """Per-epoch sample grid and interpolation strip from fixed latents, as PNG and TensorBoard images.
+
+    ``epoch_NNNN.png``: ``grid`` samples from latents drawn once from the prior. ``interpolation_NNNN.png``:
+    one row per fixed prior sample ``z``, ``steps`` images along the straight line from ``z`` through
+    the origin to ``-z`` (``zoo.latent.interpolate(..., through_origin=True)``): the low-norm region
+    where Normal and Uniform priors' interpolations degrade and the non-parametric prior's do not. Point sets are drawn as scatter plots
+    (interpolation paths as lines) over the data's mixture centres.
+    """
+
+    def __init__(self, directory: pathlib.Path, *, grid: int, pairs: int, steps: int, seed: int,
+                 data_spec=None, writer: SummaryWriter | None = None):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        self.grid, self.pairs, self.steps = grid, pairs, steps
+        self.seed = seed
+        self.spec = data_spec
+        self.writer = writer
+        self._z_grid = self._z_pairs = None
+        self._limit = None
+
+    def _latents(self):
+        from zoo.latent import interpolate
+
+        prior = self.model.prior
+        z_grid = prior.sample(self.grid, tf.constant([GRID_SEED, self.seed], tf.int32))
+        starts = prior.sample(self.pairs, tf.constant([INTERPOLATION_SEED, self.seed], tf.int32))
+        paths = interpolate(np.asarray(starts), None, self.steps, method="linear", through_origin=True)
+        return np.asarray(z_grid), paths  # [grid, D], [pairs, steps, D]
+
+    def render(self) -> tuple[np.ndarray, np.ndarray]:
+        """(grid picture, interpolation picture) as uint8 ``[H, W, C]`` arrays for the current weights."""
+        if self._z_grid is None:
+            self._z_grid, self._z_pairs = self._latents()
+        samples = synthesise(self.model, self._z_grid)
+        pairs, steps, dim = self._z_pairs.shape
+        path_samples = synthesise(self.model, self._z_pairs.reshape(pairs * steps, dim))
+        if samples.ndim == 2:  # 2-D points
+            centres = getattr(self.spec, "centres", None)
+            # The same window every epoch (around the data when known), so the pictures compare.
+            if self._limit is None:
+                reach = np.abs(centres).max() if centres is not None else np.abs(samples).max()
+                self._limit = 1.5 * float(reach)
+            limit = self._limit
+            grid = scatter([samples], limit=limit, centres=centres)
+            strip = scatter(list(path_samples.reshape(pairs, steps, 2)), limit=limit, centres=centres, lines=True)
+            return grid, strip
+        columns = max(1, int(math.ceil(math.sqrt(self.grid))))
+        return image_grid(samples, columns), image_grid(path_samples, steps)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and not all(math.isfinite(float(v)) for v in logs.values()):
+            return
+        grid, strip = self.render()
+        save_png(grid, self.directory / f"epoch_{epoch + 1:04d}.png")
+        save_png(strip, self.directory / f"interpolation_{epoch + 1:04d}.png")
+        if self.writer is not None:
+            self.writer.image("samples", grid, step=epoch + 1)
+            self.writer.image("interpolation_through_origin", strip, step=epoch + 1)
+
+
+# --------------------------------------------------------------------------- EMA
+
+
+class ApplyEMA(keras.callbacks.Callback):
+    """At the end of training, replace the generator weights by their exponential moving average.
+
+    The averages themselves are kept by the generator's optimizer (``use_ema=True``), so they live
+    in the checkpoints with the rest of the optimizer state and survive a resume.
+    """
+
+    def __init__(self, optimizer, variables):
+        super().__init__()
+        self.optimizer = optimizer
+        self.variables = variables
+
+    def on_train_end(self, logs=None):
+        if self.optimizer.iterations.numpy() > 0:
+            self.optimizer.finalize_variable_values(self.variables)

@@ -1,0 +1,229 @@
+"""One training run from a resolved config: data, model, fit with callbacks, records, evaluation.
+
+:func:`train` is what ``zoo train`` calls; it is importable for notebooks and tests. The order is
+chosen so bad input fails before anything is written: the run directory is checked, the dataset
+opened and the model built first, and only then is the directory created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+import time
+
+from training import rundir as rundir_lib
+from training import strategy as strategy_lib
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished run left: its directory, history rows, metrics and the epoch it resumed from."""
+
+    path: pathlib.Path
+    history: list[dict]
+    metrics: dict | None
+    resumed_from: int
+    seconds: float
+
+
+def worker_out(out: pathlib.Path, placement) -> pathlib.Path:
+    """Non-chief workers of a multi-worker run write beside the chief's directory, never into it."""
+    return out if placement.is_chief else out.with_name(f"{out.name}-worker{placement.worker_index}")
+
+
+def _optimizers(config: dict, total_steps: int):
+    """``(generator_or_only, discriminator_or_None)`` Adam optimizers of the recipe."""
+    import keras
+
+    opt = config["optimizer"]
+
+    def adam(rate, ema=None):
+        if opt["decay"] == "linear":
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps=total_steps, end_learning_rate=0.0)
+        kwargs = {"use_ema": True, "ema_momentum": ema} if ema is not None else {}
+        return keras.optimizers.Adam(rate, beta_1=opt["beta_1"], beta_2=opt["beta_2"], epsilon=opt["epsilon"], **kwargs)
+
+    ema = config["train"]["ema"]
+    generator = adam(opt["learning_rate"], ema)
+    if config["model"]["kind"] == "vae":
+        return generator, None
+    return generator, adam(opt["d_learning_rate"] or opt["learning_rate"])
+
+
+def _steps_per_epoch(config: dict, dataset) -> int:
+    from zoo._tf import tf
+
+    from zoo.errors import ConfigError
+
+    steps = config["train"]["steps_per_epoch"]
+    if steps is not None:
+        return steps
+    cardinality = int(dataset.cardinality())
+    if cardinality in (int(tf.data.INFINITE_CARDINALITY), int(tf.data.UNKNOWN_CARDINALITY)) or cardinality <= 0:
+        raise ConfigError(
+            f"cannot tell how many batches one pass over {config['data']['name']!r} has; set "
+            "train.steps_per_epoch (e.g. --set train.steps_per_epoch=500)."
+        )
+    return cardinality
+
+
+# build_model keys the recipe sets elsewhere (data.*, optimizer.*, seed, --jit), not in model.options.
+_RESERVED_OPTIONS = {"model", "latent_dim", "prior", "diversity_weight", "seed", "compile", "jit_compile",
+                     "image_size", "channels", "data_dim", "optimizer", "d_optimizer", "g_optimizer",
+                     "learning_rate", "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
+
+
+def model_config(config: dict, element_shape: tuple[int, ...]) -> dict:
+    """The ``zoo.models.build_model`` dict of a recipe for data of per-sample ``element_shape``."""
+    from zoo.errors import ConfigError
+
+    m = config["model"]
+    clash = sorted(set(m["options"]) & _RESERVED_OPTIONS)
+    if clash:
+        raise ConfigError(
+            f"model.options may not set {', '.join(clash)}: they come from model.kind/latent_dim/prior/"
+            "diversity_weight, data.image_size, optimizer.* and seed."
+        )
+    prior = {"kind": m["prior"], "params": m["prior_params"]} if m["prior_params"] else m["prior"]
+    if m["kind"] == "synthetic_gan":
+        shape = {"data_dim": element_shape[0]}
+    elif len(element_shape) == 3:
+        shape = {"image_size": element_shape[0], "channels": element_shape[2]}
+    else:
+        raise ConfigError(
+            f"model.kind {m['kind']!r} needs images but {config['data']['name']!r} gives samples of shape "
+            f"{element_shape}; use model.kind synthetic_gan for 2-D points."
+        )
+    return {"model": m["kind"], "latent_dim": m["latent_dim"], "prior": prior,
+            "diversity_weight": m["diversity_weight"], "seed": config["seed"], "compile": False,
+            **shape, **m["options"]}
+
+
+def build(config: dict, placement):
+    """``(model, dataset, data_spec, steps_per_epoch)`` for a config (nothing written)."""
+    import keras
+
+    from zoo import data as zoo_data
+    from zoo import models as zoo_models
+
+    data_cfg = config["data"]
+    if config["train"]["deterministic"]:
+        from zoo._tf import tf
+
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config["seed"])
+    options = dict(image_size=data_cfg["image_size"], **data_cfg["options"])
+    spec = zoo_data.spec(data_cfg["name"], **options)
+    dataset = zoo_data.load(data_cfg["name"], batch_size=data_cfg["batch_size"], seed=config["seed"],
+                            data_dir=data_cfg["data_dir"], **options)
+    steps = _steps_per_epoch(config, dataset)
+    total_steps = steps * config["train"]["epochs"]
+    with placement.scope():
+        model = zoo_models.build_model(model_config(config, spec.element_shape))
+        g_opt, d_opt = _optimizers(config, total_steps)
+        if d_opt is None:
+            model.compile(optimizer=g_opt, jit_compile=placement.jit)
+        else:
+            model.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=placement.jit)
+    strategy_lib.adapt_model(model, placement)
+    return model, dataset, spec, steps
+
+
+def train(
+    config: dict,
+    out: str | pathlib.Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    strategy: str = "default",
+    mixed_precision: bool = False,
+    jit: bool = False,
+    verbose="auto",
+    command: list[str] | None = None,
+) -> RunResult:
+    """Train ``config`` into run directory ``out``; see :mod:`training.rundir` for what is written.
+
+    Re-running the same config into the same directory continues from its last completed epoch.
+    Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input, and
+    ``callbacks.NonFiniteLossError`` when a loss becomes NaN or inf (the last good checkpoint stays).
+    """
+    started = time.perf_counter()
+    if jit and config["train"]["deterministic"]:
+        from zoo.errors import ConfigError
+
+        raise ConfigError(
+            "--jit cannot be combined with train.deterministic=true: Keras runs nothing under XLA while "
+            "TensorFlow's deterministic ops are on. Add --set train.deterministic=false."
+        )
+    placement = strategy_lib.setup(strategy, mixed_precision=mixed_precision, jit=jit)
+    run = rundir_lib.RunDir(worker_out(pathlib.Path(out), placement))
+    mode = run.prepare(config, resume=resume, overwrite=overwrite)
+
+    from zoo._tf import tf
+
+    from training import callbacks as cb
+
+    model, dataset, spec, steps = build(config, placement)
+    checkpoint = cb.Checkpoint(run, steps_per_epoch=steps)
+    initial_epoch = checkpoint.restore(model) if mode == "resume" else 0
+    environment = rundir_lib.environment(
+        strategy=placement.name, replicas=placement.replicas, mixed_precision=placement.mixed_precision, jit=jit
+    )
+    run.start(config, environment, mode=mode, command=command or sys.argv)
+
+    epochs = config["train"]["epochs"]
+    # The data order of epoch k depends only on the seed and k: a resumed run skips the batches the
+    # completed epochs consumed, so it sees exactly what an uninterrupted run would.
+    dataset = dataset.repeat().skip(initial_epoch * steps)
+    if placement.name == "multiworker":
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
+    nan_stop = cb.NonFiniteStop(steps)
+    callbacks = [nan_stop, checkpoint]
+    if placement.is_chief:
+        writer = cb.SummaryWriter(run.tensorboard_dir)
+        samples = config["samples"]
+        callbacks.append(cb.SampleImages(
+            run.samples_dir, grid=samples["grid"], pairs=samples["interpolation_pairs"],
+            steps=samples["interpolation_steps"], seed=config["seed"], data_spec=spec, writer=writer,
+        ))
+        callbacks.append(cb.LogScalars(writer))
+    if config["train"]["ema"] is not None:
+        g_opt, variables = cb.optimizer_targets(model)[-1]
+        callbacks.append(cb.ApplyEMA(g_opt, variables))
+
+    metrics = None
+    try:
+        # Also with nothing left to train (a resume whose training had finished but whose evaluation
+        # had not): fit then runs only the callbacks' start and end (the EMA hand-over).
+        model.fit(dataset, epochs=epochs, steps_per_epoch=steps, initial_epoch=initial_epoch,
+                  callbacks=callbacks, shuffle=False, verbose=verbose)
+        if nan_stop.stopped is not None:
+            raise nan_stop.error(len(checkpoint.history), run.path)
+        model_path = run / rundir_lib.MODEL_FILE
+        tmp_path = model_path.with_name(".model.tmp.keras")
+        model.save(tmp_path)
+        tmp_path.replace(model_path)
+        if placement.is_chief and config["eval"]["enabled"]:
+            metrics = evaluate(model, config, spec)
+            rundir_lib.write_json(run / rundir_lib.METRICS_FILE, metrics)
+    except BaseException as error:
+        status = {cb.NonFiniteLossError: "stopped_nan", KeyboardInterrupt: "interrupted"}.get(type(error), "failed")
+        run.finish(status, str(error) if status == "stopped_nan" else f"{type(error).__name__}: {error}")
+        raise
+    seconds = time.perf_counter() - started
+    run.finish("completed", epochs=epochs, seconds=round(seconds, 1))
+    return RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds)
+
+
+def evaluate(model, config: dict, spec) -> dict:
+    """``zoo.metrics.evaluate`` of the trained model with the recipe's eval settings."""
+    from zoo import metrics as zoo_metrics
+
+    eval_cfg = config["eval"]
+    kwargs = {"samples": eval_cfg["samples"], "seed": config["seed"], "data_options": config["data"]["options"]}
+    if eval_cfg["metrics"] is not None:
+        kwargs["metrics"] = eval_cfg["metrics"]
+    return zoo_metrics.evaluate(model, dataset=config["data"]["name"], **kwargs)

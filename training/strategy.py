@@ -1,0 +1,124 @@
+"""Where and how a run computes: distribution strategy, mixed precision and XLA.
+
+The same recipe runs on a CPU, one GPU, several GPUs or several machines by switching
+``--strategy``; every option maps onto TensorFlow's own machinery (no home-made distribution):
+
+* ``default``: TensorFlow's default strategy (one device).
+* ``mirrored``: ``tf.distribute.MirroredStrategy`` over the local GPUs (or the CPU when there are none).
+* ``multiworker``: ``tf.distribute.MultiWorkerMirroredStrategy`` configured by the ``TF_CONFIG``
+  environment variable of each worker; worker 0 is the chief and writes the run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+
+from zoo.errors import ConfigError
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+@dataclasses.dataclass
+class Placement:
+    """The resolved strategy: the ``tf.distribute.Strategy``, replica count and this worker's role."""
+
+    name: str
+    strategy: object
+    replicas: int
+    is_chief: bool
+    worker_index: int
+    mixed_precision: str | None
+    jit: bool
+
+    def scope(self):
+        return self.strategy.scope() if self.name != "default" else contextlib.nullcontext()
+
+
+def _tf_config() -> dict:
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise ConfigError(
+            "--strategy multiworker needs the TF_CONFIG environment variable on every worker, e.g. "
+            'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}\'.'
+        )
+    try:
+        tf_config = json.loads(text)
+        workers = tf_config["cluster"]["worker"]
+        task = tf_config["task"]
+        index = int(task["index"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ConfigError(
+            f"TF_CONFIG is not a valid cluster description ({error}); it needs cluster.worker (a list of "
+            "host:port) and task.type/task.index."
+        ) from None
+    if task.get("type") != "worker" or not 0 <= index < len(workers):
+        raise ConfigError(
+            f"TF_CONFIG task must be a worker with 0 <= index < {len(workers)}, got {task}."
+        )
+    return tf_config
+
+
+def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = False) -> Placement:
+    """Configure TensorFlow for a run. Call before any model or dataset is built.
+
+    ``mixed_precision`` picks ``mixed_float16`` on a GPU and ``mixed_bfloat16`` on a CPU (where
+    float16 arithmetic is emulated and slow); variables stay float32 either way.
+    """
+    if name not in STRATEGIES:
+        raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.")
+    tf_config = _tf_config() if name == "multiworker" else None
+    from zoo._tf import _muted_stderr_fd, tf
+
+    import keras
+
+    # The first device query probes for CUDA and logs "failed call to cuInit" on CPU-only hosts.
+    with _muted_stderr_fd():
+        tf.config.list_physical_devices()
+
+    # The multi-worker strategy must exist before any other TensorFlow op creates the eager context.
+    if name == "multiworker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        worker_index = int(tf_config["task"]["index"])
+    elif name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+        worker_index = 0
+    else:
+        strategy = tf.distribute.get_strategy()
+        worker_index = 0
+    policy = None
+    if mixed_precision:
+        policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy(policy or "float32")
+    return Placement(
+        name=name,
+        strategy=strategy,
+        replicas=int(strategy.num_replicas_in_sync),
+        is_chief=worker_index == 0,
+        worker_index=worker_index,
+        mixed_precision=policy,
+        jit=jit,
+    )
+
+
+def adapt_model(model, placement: Placement) -> None:
+    """Work around Keras 3 + ``MultiWorkerMirroredStrategy`` failing on scalar train-step logs.
+
+    Keras averages each worker's logs with ``strategy.reduce("MEAN", value, axis=0)``, which raises
+    "Invalid reduction dimension 0 for input with 0 dimensions" for the scalar losses every model
+    returns (tensorflow/tensorflow#72388). Giving each log a length-1 axis lets that reduction
+    average across workers as intended; the logs Keras hands to callbacks are scalars again.
+    """
+    if placement.name != "multiworker":
+        return
+    from zoo._tf import tf
+
+    train_step = model.train_step
+
+    def train_step_with_rank1_logs(data):
+        return {name: tf.reshape(value, [1]) for name, value in train_step(data).items()}
+
+    model.train_step = train_step_with_rank1_logs
