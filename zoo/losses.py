@@ -1,0 +1,228 @@
+"""Loss functions of the zoo's models: GDPP, adversarial losses and the VAE terms.
+
+Pure functions on tensors. Every function returns a float32 scalar whatever the input dtype (so the
+losses stay float32 under a ``mixed_float16`` policy).
+
+GDPP (Elfeki et al., ICML 2019) as the authors' code computes it (``papers.md`` 2.2)::
+
+    phi      = l2_normalize(features, axis=1)            # [B, d], one unit row per sample
+    L        = phi @ phi.T                               # [B, B] cosine-similarity kernel
+    lam, V   = eigh(L)                                   # ascending eigenvalues, eigenvectors as columns
+    loss     = 1e-4 * mean((lam_real - lam_fake)**2)
+               - sum_i minmax(lam_real)_i * <V_fake[:, i], V_real[:, i]>
+
+Eigenpairs are matched by their sorted index, with no alignment of the fake eigenvectors to the
+real ones. Two things the authors' code left to chance are made deterministic here:
+
+* the sign of each eigenvector (a solver's choice: LAPACK, Eigen and cuSOLVER differ) is fixed so
+  that its largest-magnitude component is positive, separately for real and fake;
+* ``minmax`` returns the eigenvalues unchanged when ``max - min < 1e-10`` (the guard
+  pytorch_GAN_zoo added after NaN reports).
+
+Numerical safety. Eigenvector gradients contain ``1 / (lam_i - lam_j)``; they are infinite when
+eigenvalues repeat, which they always do when ``B > d`` (the kernel has rank <= d, so ``B - d``
+eigenvalues are 0), for identical rows, and for an identity kernel. :func:`gdpp_loss` therefore
+
+* decomposes the dual ``d x d`` Gram ``phi.T @ phi`` instead of the ``B x B`` kernel when the batch
+  size is static and larger than ``d``.
+  Both share their nonzero spectrum; a dual eigenvector ``w`` maps to the kernel eigenvector
+  ``phi @ w / sqrt(lam)``. The ``B - d`` missing eigenvalues are exactly 0, so they sort first and
+  their eigenvectors carry weight ``minmax(0) = 0`` in the structure term: leaving them out changes
+  nothing but rounding. Eigenvalues below ``1e-9 * lam_max`` are treated as such zeros.
+* uses an eigen-decomposition whose backward pass damps the pair factor to
+  ``(lam_i - lam_j) / ((lam_i - lam_j)**2 + 1e-8)``: within 1% of the exact gradient for gaps
+  above 1e-3 (float32 eigensolvers are accurate to about 1e-6 * B, so smaller gaps are mostly
+  rounding), bounded by 5e3 instead of 1 / gap, and 0 inside an exactly degenerate eigenspace.
+  (The min-max normalisation stays the authors': its gradient grows as 1 / (max - min) when all
+  real eigenvalues nearly coincide, down to the 1e-10 guard.)
+* runs the decomposition in float64 by default (``compute_dtype``); pass ``"float32"`` for devices
+  without float64 eigen solvers (TPU).
+"""
+
+from __future__ import annotations
+
+from zoo._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
+
+from zoo.errors import ConfigError
+
+#: The authors' weight of the eigenvalue (magnitude) term relative to the structure term.
+GDPP_EIGENVALUE_WEIGHT = 1e-4
+#: Squared half-width of the damping applied to eigenvector gradients of nearly equal eigenvalues.
+_EIGH_GRAD_DAMPING = 1e-8
+#: Below this fraction of the largest eigenvalue an eigenvalue is treated as an exact zero.
+_ZERO_EIGENVALUE_RTOL = 1e-9
+#: The min == max guard of the eigenvalue normalisation.
+_MINMAX_GUARD = 1e-10
+
+ADVERSARIAL_LOSSES = ("non_saturating", "hinge")
+RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
+
+
+@tf.custom_gradient
+def _damped_eigh(matrix):
+    """``tf.linalg.eigh`` of a symmetric matrix with degeneracy-safe gradients (see module doc)."""
+    eigenvalues, eigenvectors = tf.linalg.eigh(matrix)
+
+    def grad(grad_values, grad_vectors):
+        gaps = eigenvalues[tf.newaxis, :] - eigenvalues[:, tf.newaxis]  # [i, j] = lam_j - lam_i
+        pair = gaps / (tf.square(gaps) + tf.cast(_EIGH_GRAD_DAMPING, gaps.dtype))
+        pair = tf.linalg.set_diag(pair, tf.zeros_like(eigenvalues))
+        inner = tf.linalg.diag(grad_values) + pair * tf.matmul(eigenvectors, grad_vectors, transpose_a=True)
+        grad_matrix = tf.matmul(eigenvectors, tf.matmul(inner, eigenvectors, transpose_b=True))
+        # The kernel is symmetric by construction: return the gradient along symmetric perturbations.
+        return 0.5 * (grad_matrix + tf.transpose(grad_matrix))
+
+    return (eigenvalues, eigenvectors), grad
+
+
+def _canonical_sign(eigenvectors):
+    """Flip each column so that its largest-magnitude component is positive (constant, no gradient)."""
+    index = tf.argmax(tf.abs(eigenvectors), axis=0, output_type=tf.int32)
+    pivots = tf.gather(tf.transpose(eigenvectors), index, batch_dims=1)
+    signs = tf.stop_gradient(tf.where(pivots < 0, -tf.ones_like(pivots), tf.ones_like(pivots)))
+    return eigenvectors * signs[tf.newaxis, :]
+
+
+def _uses_dual(features):
+    """Decompose the d x d dual Gram when the batch is known to be larger than the feature size."""
+    batch, dims = features.shape
+    return batch is not None and dims is not None and batch > dims
+
+
+def _kernel_spectrum(features, compute_dtype):
+    """Eigenvalues and eigenvectors of the normalised kernel ``L = phi phi^T``.
+
+    Returns ``(values [k], vectors [B, k])``, ascending: ``k = B`` from the primal kernel, or
+    ``k = d < B`` from the dual Gram (see :func:`_uses_dual`), where the ``B - d`` left-out
+    eigenvalues are exactly zero. Dual eigenvectors of (numerically) zero eigenvalues are returned as
+    zero columns: their structure weight is zero either way.
+    """
+    phi = tf.math.l2_normalize(tf.cast(features, compute_dtype), axis=1)
+    if not _uses_dual(features):
+        values, vectors = _damped_eigh(tf.matmul(phi, phi, transpose_b=True))
+        return values, _canonical_sign(vectors)
+    values, dual_vectors = _damped_eigh(tf.matmul(phi, phi, transpose_a=True))
+    nonzero = values > _ZERO_EIGENVALUE_RTOL * tf.maximum(values[-1], tf.cast(1e-30, compute_dtype))
+    safe = tf.where(nonzero, values, tf.ones_like(values))
+    scale = tf.where(nonzero, tf.math.rsqrt(safe), tf.zeros_like(values))
+    vectors = tf.matmul(phi, dual_vectors) * scale[tf.newaxis, :]
+    return values, _canonical_sign(vectors)
+
+
+def _minmax(values):
+    low = tf.reduce_min(values)
+    spread = tf.reduce_max(values) - low
+    degenerate = spread < _MINMAX_GUARD
+    safe_spread = tf.where(degenerate, tf.ones_like(spread), spread)
+    return tf.where(degenerate, values, (values - low) / safe_spread)
+
+
+def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
+    """GDPP diversity loss of a fake batch against a real batch (module docstring has the maths).
+
+    Args:
+        real_features: ``[B, d]`` features of real samples (the discriminator's or encoder's last
+            hidden layer), any float dtype. Gradients flow into both arguments.
+        fake_features: ``[B, d]`` features of generated samples, same shape.
+        compute_dtype: dtype of the kernel and eigen-decomposition, ``"float64"`` or ``"float32"``.
+
+    Returns:
+        float32 scalar. The structure term lies in ``[-S, S]`` with ``S = sum(minmax(lam_real))``;
+        for ``real == fake`` the loss is ``-S`` (its minimum), so the loss is usually negative.
+
+    Raises:
+        ConfigError: shapes differ, are not rank 2, or a static batch has fewer than 2 rows.
+    """
+    if compute_dtype not in ("float64", "float32"):
+        raise ConfigError(f"compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
+    real_features = tf.convert_to_tensor(real_features)
+    fake_features = tf.convert_to_tensor(fake_features)
+    if real_features.shape.rank != 2 or real_features.shape != fake_features.shape:
+        raise ConfigError(
+            "gdpp_loss needs real and fake features of the same shape [batch, features]; got "
+            f"{real_features.shape} and {fake_features.shape}. Flatten the feature maps first."
+        )
+    if real_features.shape[0] is not None and real_features.shape[0] < 2:
+        raise ConfigError(
+            f"gdpp_loss needs a batch of at least 2 samples (got {real_features.shape[0]}): the "
+            "kernel of one sample has a single eigenvalue and carries no diversity signal."
+        )
+    real_values, real_vectors = _kernel_spectrum(real_features, compute_dtype)
+    fake_values, fake_vectors = _kernel_spectrum(fake_features, compute_dtype)
+    batch = tf.cast(tf.shape(real_features)[0], compute_dtype)
+    # The left-out eigenvalues are zeros in both spectra: they add 0 to the squared difference
+    # but count in the mean's denominator, and (being the minimum) in the min-max normalisation.
+    magnitude = GDPP_EIGENVALUE_WEIGHT * tf.reduce_sum(tf.square(real_values - fake_values)) / batch
+    padded = _uses_dual(real_features)
+    full_real_values = tf.concat([tf.zeros([1], compute_dtype), real_values], 0) if padded else real_values
+    weights = _minmax(full_real_values)[1:] if padded else _minmax(full_real_values)
+    agreement = tf.reduce_sum(fake_vectors * real_vectors, axis=0)
+    structure = -tf.reduce_sum(weights * agreement)
+    return tf.cast(magnitude + structure, tf.float32)
+
+
+def _check_kind(kind, allowed, what):
+    if kind not in allowed:
+        raise ConfigError(f"Unknown {what} {kind!r}; choose one of {', '.join(allowed)}.")
+
+
+def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_smoothing=0.0):
+    """Discriminator loss on logits ``[B, 1]`` (or ``[B]``), float32 scalar.
+
+    ``non_saturating``: ``BCE(real, 1 - label_smoothing) + BCE(fake, 0)`` (one-sided smoothing:
+    only the real target moves). ``hinge``: ``mean(relu(1 - real)) + mean(relu(1 + fake))``
+    (``label_smoothing`` must be 0).
+    """
+    _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+    real_logits = tf.cast(real_logits, tf.float32)
+    fake_logits = tf.cast(fake_logits, tf.float32)
+    if kind == "hinge":
+        if label_smoothing:
+            raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
+        return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+    real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
+    real = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
+    fake = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return tf.reduce_mean(real) + tf.reduce_mean(fake)
+
+
+def generator_loss(fake_logits, kind="non_saturating"):
+    """Generator loss on the discriminator's logits of fakes, float32 scalar.
+
+    ``non_saturating``: ``BCE(fake, 1) = mean(softplus(-fake))``. ``hinge``: ``-mean(fake)``.
+    """
+    _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
+    fake_logits = tf.cast(fake_logits, tf.float32)
+    if kind == "hinge":
+        return -tf.reduce_mean(fake_logits)
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def vae_reconstruction_loss(images, decoder_outputs, kind="bernoulli", scale=0.1):
+    """Negative log-likelihood of ``images`` (``[B, ...]`` in [-1, 1]), summed per sample, batch mean.
+
+    ``bernoulli``: ``decoder_outputs`` are logits; pixels are mapped to ``(x + 1) / 2`` in [0, 1] and
+    scored with binary cross-entropy. ``gaussian``: ``decoder_outputs`` are pre-tanh means; the NLL of
+    ``N(tanh(out), scale**2)`` without its constant, ``0.5 * ((x - tanh(out)) / scale)**2``.
+    """
+    _check_kind(kind, RECONSTRUCTION_LOSSES, "reconstruction loss")
+    images = tf.cast(images, tf.float32)
+    decoder_outputs = tf.cast(decoder_outputs, tf.float32)
+    axes = list(range(1, images.shape.rank))
+    if kind == "bernoulli":
+        per_pixel = tf.nn.sigmoid_cross_entropy_with_logits(labels=(images + 1.0) / 2.0, logits=decoder_outputs)
+    else:
+        if scale <= 0:
+            raise ConfigError(f"The gaussian reconstruction scale must be > 0, got {scale}.")
+        per_pixel = 0.5 * tf.square((images - tf.tanh(decoder_outputs)) / scale)
+    return tf.reduce_mean(tf.reduce_sum(per_pixel, axis=axes))
+
+
+def gaussian_kl(mean, logvar):
+    """``KL(N(mean, exp(logvar)) || N(0, I))`` summed over latent dims ``[B, k]``, batch mean (float32)."""
+    mean = tf.cast(mean, tf.float32)
+    logvar = tf.cast(logvar, tf.float32)
+    per_dim = 0.5 * (tf.square(mean) + tf.exp(logvar) - logvar - 1.0)
+    return tf.reduce_mean(tf.reduce_sum(per_dim, axis=1))

@@ -1,0 +1,165 @@
+"""The zoo's models: builders for the papers' networks, ``DCGAN``, ``VAE`` and ``build_model``.
+
+``build_model(config)`` turns a plain dict (what training recipes store) into a model; see its
+docstring for the keys.
+"""
+
+from __future__ import annotations
+
+from zoo.errors import ConfigError
+from zoo.models.architectures import (
+    dcgan_discriminator,
+    dcgan_generator,
+    synthetic_discriminator,
+    synthetic_generator,
+    vae_decoder,
+    vae_encoder,
+)
+from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
+from zoo.models.vae import GDPP_VAE_WEIGHT, VAE
+
+__all__ = [
+    "DCGAN",
+    "VAE",
+    "GDPP_GAN_WEIGHT",
+    "GDPP_VAE_WEIGHT",
+    "MODEL_KINDS",
+    "build_model",
+    "dcgan_discriminator",
+    "dcgan_generator",
+    "synthetic_discriminator",
+    "synthetic_generator",
+    "vae_decoder",
+    "vae_encoder",
+]
+
+MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
+
+_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile", "jit_compile"}
+_GAN_KEYS = {"adversarial_loss", "label_smoothing", "generator_steps", "d_optimizer", "g_optimizer",
+             "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
+_KEYS = {
+    "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width"},
+    "synthetic_gan": _COMMON_KEYS | _GAN_KEYS | {"data_dim", "hidden"},
+    "vae": _COMMON_KEYS | {"image_size", "channels", "width", "reconstruction", "reconstruction_scale",
+                           "kl_weight", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon"},
+}
+# Paper settings per kind: (latent_dim, prior, D lr, G lr, beta_2, epsilon) / VAE lr.
+_GAN_DEFAULTS = {
+    # carpedm20 DCGAN (the NP-prior paper's GAN): z 100, U(-1, 1), Adam 2e-4 / 0.5.
+    "dcgan": dict(latent_dim=100, prior="uniform", d_learning_rate=2e-4, g_learning_rate=2e-4),
+    # GDPP synthetic: z 256 N(0, I), Adam D 1e-4, G 1e-3, beta_1 0.5, eps 1e-8.
+    "synthetic_gan": dict(latent_dim=256, prior="normal", d_learning_rate=1e-4, g_learning_rate=1e-3, epsilon=1e-8),
+}
+
+
+def _prior(value, latent_dim):
+    """A prior spec: a name, ``{"kind": ..., "params": {...}}``, or anything ``zoo.priors.as_layer`` takes."""
+    if isinstance(value, dict) and "kind" in value:
+        from zoo.priors import LatentPrior
+
+        unknown = set(value) - {"kind", "params"}
+        if unknown:
+            raise ConfigError(f"prior dict takes 'kind' and 'params', not {sorted(unknown)}.")
+        return LatentPrior(kind=value["kind"], latent_dim=latent_dim, params=value.get("params"))
+    return value
+
+
+def _weight(value, paper_weight):
+    return paper_weight if value == "paper" else value
+
+
+def _adam(learning_rate, config):
+    import keras
+
+    return keras.optimizers.Adam(
+        learning_rate, beta_1=config.get("beta_1", 0.5), beta_2=config.get("beta_2", 0.999),
+        epsilon=config.get("epsilon", 1e-7),
+    )
+
+
+def build_model(config: dict):
+    """Build (and by default compile) a ``DCGAN`` or ``VAE`` from a plain dict.
+
+    Keys (all optional except ``model``; defaults are the papers' settings):
+
+    * ``model``: ``"dcgan"`` (image GAN), ``"synthetic_gan"`` (GDPP 2-D MLP GAN) or ``"vae"``.
+    * ``latent_dim``: 100 (dcgan), 256 (synthetic_gan), 128 (vae).
+    * ``prior``: a ``zoo.priors`` name or ``{"kind": name, "params": {...}}``; default ``"uniform"``
+      (dcgan), ``"normal"`` (synthetic_gan, vae).
+    * ``diversity_weight``: GDPP weight, ``0`` (off, default) or a number, or ``"paper"`` for
+      ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
+    * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
+    * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
+    * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0), ``generator_steps``
+      (1), optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
+      ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
+    * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
+      ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
+    * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
+
+    Raises:
+        ConfigError: unknown ``model`` or key, or a bad value.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"build_model takes a dict, got {type(config).__name__}.")
+    kind = config.get("model")
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"config['model'] must be one of {MODEL_KINDS}, got {kind!r}.")
+    unknown = set(config) - _KEYS[kind]
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) {sorted(unknown)} for model {kind!r}; accepted keys: {sorted(_KEYS[kind])}."
+        )
+    config = {**_GAN_DEFAULTS.get(kind, {}), **config}
+    shared = dict(
+        gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
+        seed=config.get("seed", 0),
+    )
+    if kind == "vae":
+        latent_dim = config.get("latent_dim", 128)
+        image = dict(image_size=config.get("image_size", 28), channels=config.get("channels", 3),
+                     width=config.get("width", 64))
+        model = VAE(
+            vae_encoder(latent_dim=latent_dim, **image),
+            vae_decoder(latent_dim=latent_dim, **image),
+            prior=_prior(config.get("prior", "normal"), latent_dim),
+            diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_VAE_WEIGHT),
+            reconstruction=config.get("reconstruction", "bernoulli"),
+            reconstruction_scale=config.get("reconstruction_scale", 0.1),
+            kl_weight=config.get("kl_weight", 1.0),
+            **shared,
+        )
+        if config.get("compile", True):
+            optimizer = config.get("optimizer") or _adam(
+                config.get("learning_rate", 1e-3), {"beta_1": 0.9, **config}
+            )
+            model.compile(optimizer=optimizer, jit_compile=config.get("jit_compile", "auto"))
+        return model
+
+    latent_dim = config["latent_dim"]
+    if kind == "dcgan":
+        image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
+                     width=config.get("width", 64))
+        generator = dcgan_generator(latent_dim=latent_dim, **image)
+        discriminator = dcgan_discriminator(**image)
+    else:
+        generator = synthetic_generator(latent_dim, config.get("hidden", 128), config.get("data_dim", 2))
+        discriminator = synthetic_discriminator(config.get("data_dim", 2), config.get("hidden", 128))
+    model = DCGAN(
+        generator,
+        discriminator,
+        prior=_prior(config["prior"], latent_dim),
+        diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
+        adversarial_loss=config.get("adversarial_loss", "non_saturating"),
+        label_smoothing=config.get("label_smoothing", 0.0),
+        generator_steps=config.get("generator_steps", 1),
+        **shared,
+    )
+    if config.get("compile", True):
+        model.compile(
+            d_optimizer=config.get("d_optimizer") or _adam(config["d_learning_rate"], config),
+            g_optimizer=config.get("g_optimizer") or _adam(config["g_learning_rate"], config),
+            jit_compile=config.get("jit_compile", "auto"),
+        )
+    return model

@@ -1,0 +1,215 @@
+"""``DCGAN``: a GAN (image DCGAN or the synthetic MLP GAN) trained with ``model.fit``, optionally GDPP.
+
+One ``train_step`` = one discriminator update followed by ``generator_steps`` generator updates,
+each on a fresh prior sample. With ``diversity_weight = w > 0`` the generator loss is the GDPP
+paper's ``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
+discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
+pass (as the authors' graph does: G and D losses came from one ``sess.run``). The discriminator loss
+never changes. ``GDPP_GAN_WEIGHT`` (1.0) is the paper's weight.
+"""
+
+from __future__ import annotations
+
+from zoo._tf import tf
+
+import keras
+
+from zoo import losses
+from zoo.errors import ConfigError
+from zoo.models import _common
+
+#: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
+GDPP_GAN_WEIGHT = 1.0
+
+
+def _default_optimizer():
+    # carpedm20 DCGAN / Radford et al.: Adam(2e-4, beta_1=0.5).
+    return keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGAN(keras.Model):
+    """GAN wrapper around a generator and a feature-exposing discriminator.
+
+    Args:
+        generator: ``keras.Model`` ``z [B, latent_dim] -> samples [B, *output_shape_]``.
+        discriminator: ``keras.Model`` ``samples -> [logits [B, 1], features [B, F]]``.
+        prior: a name from ``zoo.priors``, a ``LatentPrior`` or a distribution; event size must be
+            ``latent_dim``.
+        diversity_weight: GDPP weight ``w >= 0``; 0 trains a plain GAN, ``GDPP_GAN_WEIGHT`` the paper's.
+        adversarial_loss: ``"non_saturating"`` (the papers') or ``"hinge"``.
+        label_smoothing: one-sided smoothing of the real target (``1 - label_smoothing``), in [0, 1).
+        generator_steps: generator updates per discriminator update (carpedm20 used 2).
+        gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
+        seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        prior="uniform",
+        diversity_weight=0.0,
+        adversarial_loss="non_saturating",
+        label_smoothing=0.0,
+        generator_steps=1,
+        gdpp_compute_dtype="float64",
+        seed=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.generator = _common.deserialize_submodel(generator, "generator")
+        self.discriminator = _common.deserialize_submodel(discriminator, "discriminator")
+        if len(self.discriminator.outputs) != 2:
+            raise ConfigError(
+                "The discriminator must return [logits, features] (see zoo.models.dcgan_discriminator); "
+                f"it has {len(self.discriminator.outputs)} outputs."
+            )
+        self.latent_dim = int(self.generator.input_shape[-1])
+        self.output_shape_ = tuple(int(d) for d in self.generator.output_shape[1:])
+        if tuple(self.discriminator.input_shape[1:]) != self.output_shape_:
+            raise ConfigError(
+                f"The generator makes samples of shape {self.output_shape_} but the discriminator takes "
+                f"{tuple(self.discriminator.input_shape[1:])}; build both for the same image size/channels."
+            )
+        self.prior = _common.resolve_prior(prior, self.latent_dim)
+        self.diversity_weight = _common.check_diversity_weight(diversity_weight)
+        if adversarial_loss not in losses.ADVERSARIAL_LOSSES:
+            raise ConfigError(
+                f"adversarial_loss must be one of {losses.ADVERSARIAL_LOSSES}, got {adversarial_loss!r}."
+            )
+        if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
+        if adversarial_loss == "hinge" and label_smoothing:
+            raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
+        if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
+            raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
+        if gdpp_compute_dtype not in ("float64", "float32"):
+            raise ConfigError(f"gdpp_compute_dtype must be 'float64' or 'float32', got {gdpp_compute_dtype!r}.")
+        self.adversarial_loss = adversarial_loss
+        self.label_smoothing = float(label_smoothing)
+        self.generator_steps = generator_steps
+        self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.seed = int(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.gdpp_loss_tracker = keras.metrics.Mean(name="gdpp_loss")
+        self.built = True
+
+    # ---- Keras plumbing -------------------------------------------------------------------------
+
+    def call(self, z, training=False):
+        """``z [B, latent_dim] -> samples [B, *output_shape_]`` (the generator)."""
+        return self.generator(z, training=training)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def metrics(self):
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        return trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """``d_optimizer``/``g_optimizer``: optimizers, names or configs (default Adam(2e-4, beta_1=0.5)).
+
+        Other keyword arguments (``jit_compile``, ``steps_per_execution``, ``run_eagerly``) go to
+        ``keras.Model.compile``. Under a ``mixed_float16`` policy both optimizers get dynamic loss scaling.
+        """
+        for name in ("optimizer", "loss", "metrics"):
+            if kwargs.get(name) is not None:
+                raise ConfigError(f"DCGAN.compile takes d_optimizer and g_optimizer, not {name}=.")
+            kwargs.pop(name, None)
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = _common.prepare_optimizer(
+            self, d_optimizer, _default_optimizer, self.discriminator.trainable_variables
+        )
+        self.g_optimizer = _common.prepare_optimizer(
+            self, g_optimizer, _default_optimizer, self.generator.trainable_variables
+        )
+        self._compile_kwargs = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False) or not hasattr(self, "d_optimizer"):
+            return {}
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            **self._compile_kwargs,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        self.compile(
+            d_optimizer=keras.saving.deserialize_keras_object(config.pop("d_optimizer")),
+            g_optimizer=keras.saving.deserialize_keras_object(config.pop("g_optimizer")),
+            **config,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            prior=keras.saving.serialize_keras_object(self.prior),
+            diversity_weight=self.diversity_weight,
+            adversarial_loss=self.adversarial_loss,
+            label_smoothing=self.label_smoothing,
+            generator_steps=self.generator_steps,
+            gdpp_compute_dtype=self.gdpp_compute_dtype,
+            seed=self.seed,
+        )
+        return config
+
+    # ---- training -------------------------------------------------------------------------------
+
+    def train_step(self, data):
+        real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
+        if self.diversity_weight > 0:
+            real = _common.check_gdpp_batch(real, "DCGAN")
+        batch = tf.shape(real)[0]
+        generator_vars = self.generator.trainable_variables
+        discriminator_vars = self.discriminator.trainable_variables
+
+        step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
+        z = self.prior.sample(batch, _common.step_seed(self.seed, step, 0))
+        fake = self.generator(z, training=True)  # outside the tape: the D step does not differentiate G
+        with tf.GradientTape() as tape:
+            real_logits, real_features = self.discriminator(real, training=True)
+            fake_logits, _ = self.discriminator(fake, training=True)
+            d_loss = losses.discriminator_loss(
+                real_logits, fake_logits, self.adversarial_loss, self.label_smoothing
+            )
+            scaled = _common.scaled_loss(self.d_optimizer, d_loss)
+        self.d_optimizer.apply(tape.gradient(scaled, discriminator_vars), discriminator_vars)
+        real_features = tf.stop_gradient(real_features)
+
+        for g_step in range(self.generator_steps):
+            z = self.prior.sample(batch, _common.step_seed(self.seed, step, g_step + 1))
+            with tf.GradientTape() as tape:
+                fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
+                g_loss = losses.generator_loss(fake_logits, self.adversarial_loss)
+                if self.diversity_weight > 0:
+                    diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+                    g_loss = 0.5 * (g_loss + self.diversity_weight * diversity)
+                scaled = _common.scaled_loss(self.g_optimizer, g_loss)
+            self.g_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
+            self.g_loss_tracker.update_state(g_loss)
+            if self.diversity_weight > 0:
+                self.gdpp_loss_tracker.update_state(diversity)
+        self.d_loss_tracker.update_state(d_loss)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    # ---- sampling -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, name_or_dir):
+        """The pretrained DCGAN of a shipped preset name or a ``save_to_preset`` directory (offline);
+        raises ``ConfigError`` when the preset holds another kind of model (see ``zoo.presets``)."""
+        from zoo import presets
+
+        return presets.load(name_or_dir, expected_class=cls)
+
+    def generate(self, n, seed):
+        """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``."""
+        return _common.sample_in_chunks(self.prior, self.generator, n, seed)
