@@ -20,8 +20,12 @@ def register(subparsers) -> None:
             "(z0, z1); VAEs add encode, decode, reconstruct."
         ),
     )
-    parser.add_argument("source", metavar="MODEL_OR_RUN_OR_PRESET",
+    parser.add_argument("source", metavar="MODEL_OR_RUN_OR_PRESET", nargs="?",
                         help="a .keras file, a run directory holding model.keras, or a preset name")
+    parser.add_argument("--preset", help="a shipped preset name (`zoo presets` lists them); same as SOURCE")
+    parser.add_argument("--all-presets", action="store_true",
+                        help="export every shipped preset into BASE, each under its preset name: one "
+                             "ready model repository (models.config lists them all)")
     parser.add_argument("--name", help="model name on the server: BASE/NAME, /v1/models/NAME (default: the run "
                                        "directory's, file's or preset's name)")
     parser.add_argument("--base", default=DEFAULT_BASE, help="repository directory (default: %(default)s)")
@@ -82,18 +86,48 @@ def _run(args) -> int:
         warmup_sizes = tuple(int(part) for part in args.warmup_batch_sizes.split(","))
     except ValueError:
         raise ConfigError(f"--warmup-batch-sizes must be comma-separated integers, got {args.warmup_batch_sizes!r}") from None
-    name = repository.check_model_name(args.name or default_name(args.source))
+    sources = _sources(args)
     batching = None if args.max_batch_size is None else repository.BatchingParameters(max_batch_size=args.max_batch_size)
-    model = load_source(args.source)
-    target = savedmodel.export(
-        model,
-        args.base,
-        name,
-        version=args.version,
-        interpolation_steps=args.interpolation_steps,
-        warmup_batch_sizes=warmup_sizes,
-        serving_root=args.serving_root,
-        batching=batching,
-    )
-    print(target)
+    for source in sources:
+        name = repository.check_model_name(args.name or default_name(source))
+        model = load_source(source)
+        if args.all_presets and len(model.output_shape_) != 3:
+            # The 2-D point GANs are mode-coverage experiments; the exporter serves images only.
+            print(f"skipped {source}: it makes 2-D points, not images", flush=True)
+            continue
+        target = savedmodel.export(
+            model,
+            args.base,
+            name,
+            version=args.version,
+            interpolation_steps=args.interpolation_steps,
+            warmup_batch_sizes=warmup_sizes,
+            serving_root=args.serving_root,
+            batching=batching,
+        )
+        print(target, flush=True)
     return 0
+
+
+def _sources(args) -> list[str]:
+    """What to export: SOURCE, --preset NAME, or every shipped preset (--all-presets); exactly one."""
+    from zoo.errors import ConfigError
+
+    given = [bool(args.source), bool(args.preset), args.all_presets]
+    if sum(given) != 1:
+        raise ConfigError("give exactly one of MODEL_OR_RUN_OR_PRESET, --preset NAME or --all-presets.")
+    if args.all_presets:
+        if args.name or args.version is not None:
+            raise ConfigError("--all-presets names each model after its preset; drop --name and --version.")
+        import zoo.presets
+
+        names = list(zoo.presets.presets())
+        if not names:
+            raise ConfigError("this installation ships no presets to export.")
+        return names
+    if args.preset:
+        import zoo.presets
+
+        zoo.presets.preset_dir(args.preset)  # an unknown name fails here, with suggestions
+        return [args.preset]
+    return [args.source]

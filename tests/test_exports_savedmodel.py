@@ -317,8 +317,10 @@ def test_export_holds_only_the_variables_the_signatures_read(exported):
     reader = tf.train.load_checkpoint(exported["job"]["exports"]["dcgan"]["dir"] + "/variables/variables")
     stored = sum(int(np.prod(shape)) for key, shape in reader.get_variable_to_shape_map().items()
                  if key != "_CHECKPOINTABLE_OBJECT_GRAPH")
-    # The generator and the prior's bin probabilities, once each; no discriminator.
-    assert stored == model.generator.count_params() + int(model.prior.probs.shape[0])
+    # The generator and the prior's tables (bin probabilities and alias tables), once each; no discriminator.
+    prior_size = sum(int(np.prod(weight.shape)) for weight in model.prior.weights)
+    assert prior_size > int(model.prior.probs.shape[0])
+    assert stored == model.generator.count_params() + prior_size
 
 
 def test_refuses_models_it_cannot_serve(tmp_path):

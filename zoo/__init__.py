@@ -14,7 +14,8 @@ from zoo._version import __version__
 
 _SUBMODULES = ("data", "priors", "latent", "losses", "models", "metrics", "presets")
 # Public callables re-exported from submodules: name -> "module:attribute".
-_EXPORTS: dict[str, str] = {}
+# (``zoo.presets`` is the submodule; it is callable, so ``zoo.presets()`` lists the presets too.)
+_EXPORTS: dict[str, str] = {"load": "presets:load"}
 
 __all__ = ["__version__", *_SUBMODULES, *_EXPORTS]
 

@@ -18,7 +18,7 @@ from zoo._version import __version__
 from zoo.errors import ZooError
 
 # "module:function" of the library's own subcommands.
-_BUILTIN: tuple[str, ...] = ()
+_BUILTIN: tuple[str, ...] = ("zoo.metrics.command:register", "zoo.presets.command:register")
 
 
 def _registrars():

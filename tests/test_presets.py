@@ -1,0 +1,172 @@
+"""Shipped presets: listing, offline loading, user round trips, the cards' numbers, CLI and export."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import presets
+from zoo.cli import main as zoo_main
+from zoo.errors import ConfigError, DataUnavailableError
+
+SHIPPED = presets.presets()
+DATA_DIR = pathlib.Path(presets.__file__).resolve().parent / "data"
+IMAGE_PRESET = "digits_dcgan_nonparametric"
+# Same weights, seed, sample count and batch size give the same computation; what may differ between
+# machines is floating-point summation order (BLAS threads), which moves FID-like statistics by far
+# less than 1e-3 relative. Mode counts are integers and must match exactly.
+REL_TOLERANCE = 1e-3
+
+
+def _tiny_gan():
+    from zoo.models import build_model
+
+    return build_model({"model": "synthetic_gan", "latent_dim": 8, "hidden": 16, "prior": "nonparametric"})
+
+
+def test_every_spec_is_shipped_and_listed_with_a_description():
+    from training.presets import PRESETS
+
+    assert set(SHIPPED) == {entry.name for entry in PRESETS}
+    for entry in PRESETS:  # each card was built by its spec as the table now reads
+        card = presets.card(entry.name)
+        assert (card["recipe"], card["overrides"], card["evaluation"], card["description"]) == (
+            entry.recipe, list(entry.overrides), entry.evaluation, entry.description), entry.name
+    assert zoo.presets() == SHIPPED  # the module is callable
+    assert all(description and "\n" not in description for description in SHIPPED.values())
+
+
+def test_presets_fit_the_size_budget():
+    total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
+    assert total < 50 * 2**20, f"shipped presets take {total / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_card_has_the_required_fields(name):
+    card = presets.card(name)
+    for key in ("recipe", "seed", "steps", "wall_time_s", "machine", "versions", "metrics", "evaluation", "paper"):
+        assert key in card, key
+    assert card["steps"] > 0 and card["wall_time_s"] > 0
+    assert {"seed", "samples", "dataset"} <= set(card["evaluation"])
+    assert all(math.isfinite(v) for v in card["metrics"].values())
+    assert card["versions"]["tensorflow"] and card["versions"]["keras"]
+
+
+def test_load_returns_a_model_that_generates_deterministically():
+    from zoo.models import DCGAN
+
+    model = zoo.load(IMAGE_PRESET)
+    assert isinstance(model, DCGAN) and model.prior.kind == "nonparametric"
+    images = model.generate(4, (1, 2))
+    assert images.shape == (4, 28, 28, 1)
+    assert np.all(np.abs(images) <= 1.0)
+    np.testing.assert_array_equal(images, model.generate(4, (1, 2)))
+
+
+def test_from_preset_checks_the_model_class():
+    from zoo.models import DCGAN, VAE
+
+    assert isinstance(VAE.from_preset("digits_vae"), VAE)
+    assert DCGAN.from_preset("ring_gan").output_shape_ == (2,)
+    with pytest.raises(ConfigError, match="holds a DCGAN, not a VAE"):
+        VAE.from_preset(IMAGE_PRESET)
+
+
+def test_unknown_name_suggests_close_names():
+    with pytest.raises(ConfigError, match="Did you mean .*ring_gdpp_gan"):
+        zoo.load("ring_gdp_gan")
+
+
+def test_save_to_preset_round_trip_from_a_user_directory(tmp_path):
+    model = _tiny_gan()  # compiled: the optimizers are dropped on save
+    card = {"description": "my ring model", "seed": 3}
+    directory = presets.save_to_preset(model, tmp_path / "mine", card)
+    loaded = presets.load(directory)
+    np.testing.assert_array_equal(loaded.generate(16, 5), model.generate(16, 5))
+    assert presets.card(directory) == card
+    assert not loaded.compiled
+    with pytest.raises(ConfigError, match="already exists"):
+        presets.save_to_preset(model, directory)
+    presets.save_to_preset(loaded, directory, overwrite=True)  # no card: replaced, card gone
+    assert presets.card(directory) == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no staging directory left
+
+
+def test_save_can_keep_the_optimizer_for_further_training(tmp_path):
+    model = _tiny_gan()
+    directory = presets.save_to_preset(model, tmp_path / "resume", include_optimizer=True)
+    assert presets.load(directory, compile=True).compiled
+
+
+def test_bad_preset_directories_and_cards_are_refused(tmp_path):
+    with pytest.raises(DataUnavailableError, match="no model.keras"):
+        presets.load(tmp_path)
+    with pytest.raises(ConfigError, match="takes a Keras model"):
+        presets.save_to_preset("model.keras", tmp_path / "x")
+    with pytest.raises(ConfigError, match="card must be a dict"):
+        presets.save_to_preset(_tiny_gan(), tmp_path / "x", card=["not", "a", "dict"])
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_card_metrics_are_re_measured_from_the_shipped_weights(name):
+    from training.presets import flat_results, measure
+
+    card = presets.card(name)
+    measured = flat_results(measure(presets.load(name), card["evaluation"])["results"])
+    assert set(measured) == set(card["metrics"])
+    for key, value in card["metrics"].items():
+        assert measured[key] == pytest.approx(value, rel=REL_TOLERANCE, abs=1e-6), key
+
+
+def test_targets_are_checked_on_every_card():
+    from training.presets import read_cards, targets
+
+    checks = targets(read_cards(DATA_DIR))
+    assert len(checks) == 4 and all(met is not None for _, met, _ in checks)
+
+
+def test_cli_lists_and_shows_cards(capsys):
+    assert zoo_main(["presets"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in SHIPPED)
+    assert zoo_main(["presets", "ring_gan"]) == 0
+    assert json.loads(capsys.readouterr().out)["recipe"] == "ring_gan"
+    assert zoo_main(["presets", "nope"]) == 2
+    assert "Unknown preset" in capsys.readouterr().err
+
+
+def test_export_a_preset_by_name(tmp_path, capsys):
+    base = tmp_path / "repo"
+    assert zoo_main(["export", "--preset", "digits_vae", "--base", str(base)]) == 0
+    assert (base / "digits_vae" / "1" / "saved_model.pb").is_file()
+    assert "digits_vae" in (base / "models.config").read_text()
+    assert zoo_main(["export", "--preset", "ring_gan", "--base", str(base)]) == 2  # points do not export
+    assert zoo_main(["export", "digits_vae", "--all-presets", "--base", str(base)]) == 2
+    capsys.readouterr()
+
+
+@pytest.mark.slow
+def test_export_all_presets_into_one_repository(tmp_path, capsys):
+    base = tmp_path / "repo"
+    assert zoo_main(["export", "--all-presets", "--base", str(base)]) == 0
+    images = {name for name in SHIPPED if len(presets.load(name).output_shape_) == 3}
+    config = (base / "models.config").read_text()
+    assert images and all(f'name: "{name}"' in config for name in images)
+    assert "skipped ring_gan" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_regenerating_a_preset_from_its_recipe_lands_near_its_card(tmp_path):
+    from training.presets import build, spec
+
+    name = "ring_gdpp_gan"
+    rebuilt = presets.card(build(spec(name), tmp_path / "presets", tmp_path / "runs"))
+    shipped = presets.card(name)
+    assert abs(rebuilt["metrics"]["modes"] - shipped["metrics"]["modes"]) <= 1
+    assert abs(rebuilt["metrics"]["high_quality_pct"] - shipped["metrics"]["high_quality_pct"]) <= 10.0

@@ -1,0 +1,354 @@
+"""Build the zoo's shipped presets: train each with its recipe, measure it, write weights + card.
+
+``PRESETS`` is the table of what ships: a recipe from ``training/recipes``, the ``--set`` overrides
+that fit its training into a CPU budget (recorded on the card, so the card says what was really
+trained), the evaluation settings (``zoo.metrics.evaluate`` arguments: fixed seed and sample count,
+so a test can re-measure the card from the shipped weights) and the paper's corresponding numbers.
+
+    python -m training.presets build [--only NAME ...] [--out DIR] [--runs DIR]
+    python -m training.presets list
+    python -m training.presets targets [--out DIR]     # the issue's targets, checked on the cards
+
+``build`` trains the presets one after another, smallest first, and writes each as soon as it is
+measured, so an interrupted build keeps every preset it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+from zoo.errors import ConfigError
+
+#: Where the shipped presets live (package data of ``zoo.presets``).
+SHIPPED_DIR = pathlib.Path(__file__).resolve().parent.parent / "zoo" / "presets" / "data"
+DEFAULT_RUNS = pathlib.Path("runs") / "presets"
+
+_GDPP = "GDPP (Elfeki et al. 2019)"
+_NP = "Non-parametric prior (Singh et al. 2019)"
+
+
+@dataclasses.dataclass(frozen=True)
+class PresetSpec:
+    """One shipped preset: how it is trained, how it is measured, what the paper reports.
+
+    ``evaluation`` holds keyword arguments of ``zoo.metrics.evaluate`` (``dataset``, ``samples``,
+    ``seed``, ``metrics``, ``midpoint``); ``paper`` maps a card metric (``results`` key, with
+    ``/prior`` or ``/midpoint`` where it has both) to ``{"value", "source"}``.
+    """
+
+    name: str
+    recipe: str
+    description: str
+    evaluation: dict
+    overrides: tuple[str, ...] = ()
+    why_overrides: str = ""
+    paper: dict = dataclasses.field(default_factory=dict)
+
+
+# Stacked digits: the paper's 15,000 iterations, with 32-wide nets (the digits recipes' CPU width)
+# for both the GAN and the GDPP-GAN so the comparison stays fair.
+_STACKED = ("model.options.width=32",)
+_STACKED_WHY = "32-wide networks instead of 64 (CPU build budget; the digits recipes' width)"
+
+
+def _synthetic_eval(dataset: str) -> dict:
+    # The GDPP protocol: 2,500 samples, modes with a high-quality sample, % within 3 std.
+    return {"dataset": dataset, "metrics": ["modes"], "samples": 2500, "seed": 0, "midpoint": False}
+
+
+def _ring_grid_paper(dataset: str, gdpp: bool) -> dict:
+    table = {("ring", False): (1, 99.3), ("ring", True): (8.0, 71.7),
+             ("grid", False): (3.3, 0.5), ("grid", True): (24.8, 68.5)}
+    modes, hq = table[(dataset, gdpp)]
+    source = f"{_GDPP} Table 1, {'GDPP-GAN' if gdpp else 'GAN'} row (mean of 5 runs, 25k iterations)"
+    return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
+
+
+_DIGITS_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall"], "samples": 2000, "seed": 0,
+                "midpoint": True}
+_VAE_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", "reconstruction", "posterior-kl"],
+             "samples": 2000, "seed": 0, "midpoint": True}
+# 26,000 samples: the GDPP Stacked-MNIST protocol.
+_STACKED_EVAL = {"dataset": "stacked_digits", "metrics": ["modes"], "samples": 26000, "seed": 0, "midpoint": False}
+
+
+def _celeba_paper(prior: str) -> dict:
+    fid = {"uniform": (24.055, 40.371), "normal": (26.173, 42.136), "nonparametric": (17.735, 19.115)}[prior]
+    source = f"{_NP} slides, CelebA FID ({prior} prior); the zoo measures digits-FID, so compare ratios"
+    return {
+        "digits-FID/prior": {"value": fid[0], "source": source},
+        "digits-FID/midpoint": {"value": fid[1], "source": source},
+        "digits-FID/ratio": {"value": round(fid[1] / fid[0], 3), "source": source},
+    }
+
+
+def _stacked_paper(gdpp: bool) -> dict:
+    modes, kl = (1000, 0.135) if gdpp else (427, 3.163)
+    source = f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-GAN' if gdpp else 'DCGAN'} (the zoo: stacked 8x8 sklearn digits)"
+    return {"modes": {"value": modes, "source": source}, "kl": {"value": kl, "source": source}}
+
+
+def _vae_paper(gdpp: bool) -> dict:
+    modes, kl = (623, 1.328) if gdpp else (341, 2.409)
+    source = (f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-VAE' if gdpp else 'VAE'} modes/KL: no digits "
+              "reconstruction/KL in the paper, shown for reference only")
+    return {"paper-stacked-modes": {"value": modes, "source": source},
+            "paper-stacked-kl": {"value": kl, "source": source}}
+
+
+PRESETS: tuple[PresetSpec, ...] = (
+    PresetSpec("ring_gan", "ring_gan", "GAN on 8 Gaussians on a ring (GDPP Table 1 baseline)",
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", False)),
+    PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True)),
+    PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
+               _synthetic_eval("grid"), paper=_ring_grid_paper("grid", False)),
+    PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
+               _synthetic_eval("grid"), paper=_ring_grid_paper("grid", True)),
+    PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
+               _DIGITS_EVAL, paper=_celeba_paper("uniform")),
+    PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",
+               _DIGITS_EVAL, paper=_celeba_paper("normal")),
+    PresetSpec("digits_dcgan_nonparametric", "digits_dcgan_nonparametric",
+               "DCGAN on 28x28 digits, non-parametric prior",
+               _DIGITS_EVAL, paper=_celeba_paper("nonparametric")),
+    PresetSpec("digits_gdpp_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric",
+               "GDPP-DCGAN on 28x28 digits, non-parametric prior", _DIGITS_EVAL,
+               paper=_celeba_paper("nonparametric")),
+    PresetSpec("digits_vae", "digits_vae", "VAE on 28x28 digits, normal prior", _VAE_EVAL,
+               paper=_vae_paper(False)),
+    PresetSpec("digits_gdpp_vae", "digits_gdpp_vae", "GDPP-VAE on 28x28 digits (DPP weight 100)", _VAE_EVAL,
+               paper=_vae_paper(True)),
+    PresetSpec("stacked_digits_gan", "stacked_digits_gan", "DCGAN on stacked RGB digits, 1000 modes",
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False)),
+    PresetSpec("stacked_digits_gdpp_gan", "stacked_digits_gdpp", "GDPP-GAN on stacked RGB digits, 1000 modes",
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True)),
+)
+
+
+def spec(name: str) -> PresetSpec:
+    for entry in PRESETS:
+        if entry.name == name:
+            return entry
+    import difflib
+
+    names = [entry.name for entry in PRESETS]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(f"no preset spec {name!r}.{hint} Known: {', '.join(names)}.")
+
+
+def resolved_config(entry: PresetSpec, extra: tuple[str, ...] = ()) -> dict:
+    """The recipe with the spec's overrides, then ``extra`` ones; the run's own evaluation is off
+    (the builder measures)."""
+    from training import config as config_lib
+
+    return config_lib.resolve(entry.recipe, [*entry.overrides, *extra, "eval.enabled=false"])
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    import numpy
+
+    import zoo
+
+    found = {"python": platform.python_version(), "latent-zoo": zoo.__version__, "numpy": numpy.__version__}
+    for package in ("tensorflow", "keras", "tensorflow-probability"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def machine() -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{platform.machine()} {platform.system()}, {cpus} CPU cores, no GPU" if not _gpus() else \
+        f"{platform.machine()} {platform.system()}, {cpus} CPU cores, GPU: {', '.join(_gpus())}"
+
+
+def _gpus() -> list[str]:
+    from zoo._tf import tf
+
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def measure(model, evaluation: dict) -> dict:
+    """``zoo.metrics.evaluate(model, **evaluation)``: the card's metrics, re-measurable from the weights."""
+    from zoo import metrics as zoo_metrics
+
+    return zoo_metrics.evaluate(model, **evaluation)
+
+
+def flat_results(results: dict) -> dict[str, float]:
+    """``{"digits-FID": {"prior": a, "midpoint": b, "ratio": c}}`` -> ``{"digits-FID/prior": a, ...}``;
+    single values (``{"value": v}``, or a prior-only metric) keep the bare name."""
+    flat = {}
+    for name, entry in results.items():
+        if set(entry) == {"value"}:
+            flat[name] = entry["value"]
+        elif entry.get("midpoint") is None:
+            flat[name] = entry["prior"]
+        else:
+            flat.update({f"{name}/{part}": entry[part] for part in ("prior", "midpoint", "ratio") if part in entry})
+    return flat
+
+
+def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tuple[str, ...] = (),
+          verbose=0) -> pathlib.Path:
+    """Train, measure and write one preset to ``out/<name>``; returns the preset directory.
+
+    ``extra``: ``--set`` overrides applied after the spec's (recorded on the card)."""
+    from zoo import presets as zoo_presets
+    from zoo._tf import tf  # noqa: F401
+
+    import keras
+
+    from training import run as run_lib
+
+    config = resolved_config(entry, tuple(extra))
+    run_dir = runs / entry.name
+    result = run_lib.train(config, run_dir, overwrite=True, verbose=verbose,
+                           command=[sys.executable, "-m", "training.presets", "build", "--only", entry.name,
+                                    *(f"--set={pair}" for pair in extra)])
+    model = keras.saving.load_model(result.path / run_lib.rundir_lib.MODEL_FILE, compile=False)
+    report = measure(model, entry.evaluation)
+    card = {
+        "name": entry.name,
+        "description": entry.description,
+        "model": type(model).__name__,
+        "prior": model.prior.kind,
+        "recipe": entry.recipe,
+        "overrides": [*entry.overrides, *extra],
+        "overrides_reason": entry.why_overrides or None,
+        "seed": config["seed"],
+        "config": config,
+        "steps": int(result.history[-1]["step"]) if result.history else 0,
+        "wall_time_s": round(result.seconds, 1),
+        "machine": machine(),
+        "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions(),
+        "evaluation": dict(entry.evaluation),
+        "evaluation_seconds": round(report["seconds"], 1),
+        "results": report["results"],
+        "metrics": flat_results(report["results"]),
+        "paper": entry.paper,
+        "command": " ".join(["python -m training.presets build --only", entry.name,
+                             *(f"--set {pair}" for pair in extra)]),
+    }
+    return zoo_presets.save_to_preset(model, out / entry.name, card, overwrite=True)
+
+
+# ---- the issue's targets, checked on the written cards ------------------------------------------
+
+def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
+    """``(target, met, measured)`` per target of the pretrained-zoo issue; ``met`` is None when a
+    card it needs is missing."""
+
+    def metric(name, key):
+        return cards[name]["metrics"].get(key) if name in cards else None
+
+    checks = []
+    for name, dataset, modes, hq in (("ring_gdpp_gan", "ring", 8, 71.7), ("grid_gdpp_gan", "grid", 25, 68.5)):
+        m, h = metric(name, "modes"), metric(name, "high_quality_pct")
+        met = None if m is None else (m >= modes and h >= hq)
+        checks.append((f"{dataset} GDPP-GAN: all {modes} modes, %HQ >= {hq}", met,
+                       "missing" if m is None else f"{m} modes, {h:.1f}% HQ"))
+    g_modes, g_kl = metric("stacked_digits_gan", "modes"), metric("stacked_digits_gan", "kl")
+    d_modes, d_kl = metric("stacked_digits_gdpp_gan", "modes"), metric("stacked_digits_gdpp_gan", "kl")
+    missing = None in (g_modes, d_modes)
+    checks.append(("stacked GDPP-GAN: more modes and lower KL than the GAN",
+                   None if missing else (d_modes > g_modes and d_kl < g_kl),
+                   "missing" if missing else f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
+    ratios = {p: metric(f"digits_dcgan_{p}", "digits-FID/ratio") for p in ("nonparametric", "normal", "uniform")}
+    missing = None in ratios.values()
+    met = None if missing else (ratios["nonparametric"] <= 1.15 and ratios["normal"] > ratios["nonparametric"]
+                                and ratios["uniform"] > ratios["nonparametric"])
+    checks.append(("digits non-parametric prior: mid-point/prior FID <= 1.15, normal and uniform degrade more",
+                   met, "missing" if missing else ", ".join(f"{p} {r:.3f}" for p, r in ratios.items())))
+    return checks
+
+
+# Card metrics the README table shows (the cards hold the rest: mid-point precision/recall, ratios).
+_HEADLINE = ("modes", "high_quality_pct", "kl", "digits-FID/prior", "digits-FID/midpoint", "digits-FID/ratio",
+             "precision/prior", "recall/prior", "reconstruction-mse", "posterior-kl")
+
+
+def markdown_table(cards: dict[str, dict]) -> str:
+    """The README table: per preset, its headline card metrics beside the paper's number (``-``: none)."""
+    lines = ["| preset | steps | metric | card | paper |", "|---|---|---|---|---|"]
+    for name, card in cards.items():
+        paper = card.get("paper", {})
+        rows = [(key, card["metrics"][key], paper.get(key, {}).get("value"))
+                for key in _HEADLINE if key in card["metrics"]]
+        rows += [(key, None, entry["value"]) for key, entry in paper.items() if key not in card["metrics"]]
+        for i, (key, value, reference) in enumerate(rows):
+            head = f"`{name}` | {card['steps']}" if i == 0 else " | "
+            lines.append(f"| {head} | {key} | {_number(value)} | {_number(reference)} |")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    if value is None:
+        return "-"
+    if float(value).is_integer() and abs(value) >= 1:
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1 else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def read_cards(directory: pathlib.Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(directory.glob("*/card.json"))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.presets", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build", help="train, measure and write presets (smallest first)")
+    build_parser.add_argument("--only", nargs="+", metavar="NAME", help="build only these presets")
+    build_parser.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR,
+                              help="where the preset directories go (default: the shipped package data)")
+    build_parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                              help="a further recipe override for every preset built (recorded on the card)")
+    build_parser.add_argument("--runs", type=pathlib.Path, default=DEFAULT_RUNS,
+                              help="run directories of the training runs (default: %(default)s)")
+    commands.add_parser("list", help="the preset table: name, recipe, overrides")
+    for command, help_text in (("targets", "check the issue's targets on the written cards"),
+                               ("table", "print the README's markdown table of the written cards")):
+        commands.add_parser(command, help=help_text).add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            for entry in PRESETS:
+                print(f"{entry.name:<34} {entry.recipe:<34} {' '.join(entry.overrides) or '-'}")
+        elif args.command == "targets":
+            results = targets(read_cards(args.out))
+            for target, met, measured in results:
+                print(f"[{ {True: 'met', False: 'NOT MET', None: 'missing'}[met] }] {target}: {measured}")
+        elif args.command == "table":
+            cards = read_cards(args.out)
+            order = [entry.name for entry in PRESETS if entry.name in cards]
+            print(markdown_table({name: cards[name] for name in order}))
+        else:
+            chosen = [spec(name) for name in args.only] if args.only else list(PRESETS)
+            for entry in chosen:
+                started = time.perf_counter()
+                path = build(entry, args.out, args.runs, extra=tuple(args.extra))
+                card = json.loads((path / "card.json").read_text())
+                print(f"{entry.name}: {card['metrics']} ({time.perf_counter() - started:.0f} s) -> {path}", flush=True)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
