@@ -186,3 +186,15 @@ def test_vae_terms_match_numpy():
         losses.vae_reconstruction_loss(images, logits, "laplace")
     with pytest.raises(ConfigError, match="scale"):
         losses.vae_reconstruction_loss(images, logits, "gaussian", scale=0.0)
+
+
+@pytest.mark.parametrize("batch, dims", [(8, 16), (16, 4)])
+def test_gdpp_turns_non_finite_features_into_a_nan_loss(batch, dims):
+    # A diverging run must reach the NaN stop with a NaN loss, not abort inside the eigensolver.
+    real = np.random.default_rng(0).normal(size=(batch, dims)).astype("float32")
+    fake = real.copy()
+    fake[0, 0] = np.nan
+    fake[1] = np.inf
+    loss = tf.function(losses.gdpp_loss)(tf.constant(real), tf.constant(fake))
+    assert np.isnan(float(loss))
+    assert np.isfinite(float(losses.gdpp_loss(real, real)))

@@ -98,6 +98,9 @@ def _kernel_spectrum(features, compute_dtype):
     zero columns: their structure weight is zero either way.
     """
     phi = tf.math.l2_normalize(tf.cast(features, compute_dtype), axis=1)
+    # A diverging run feeds NaN/inf features; the eigensolver would abort the step with an opaque
+    # error. Decompose zeros instead and let gdpp_loss return NaN, which the NaN stop reports.
+    phi = tf.where(tf.math.is_finite(phi), phi, tf.zeros_like(phi))
     if not _uses_dual(features):
         values, vectors = _damped_eigh(tf.matmul(phi, phi, transpose_b=True))
         return values, _canonical_sign(vectors)
@@ -158,7 +161,10 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
     weights = _minmax(full_real_values)[1:] if padded else _minmax(full_real_values)
     agreement = tf.reduce_sum(fake_vectors * real_vectors, axis=0)
     structure = -tf.reduce_sum(weights * agreement)
-    return tf.cast(magnitude + structure, tf.float32)
+    finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(real_features)),
+                            tf.reduce_all(tf.math.is_finite(fake_features)))
+    loss = tf.where(finite, magnitude + structure, tf.constant(float("nan"), compute_dtype))
+    return tf.cast(loss, tf.float32)
 
 
 def _check_kind(kind, allowed, what):
