@@ -10,11 +10,11 @@ import keras  # noqa: E402  (after zoo._tf, which silences TensorFlow's start-up
 
 from zoo.errors import ConfigError
 from zoo.priors.distributions import check_latent_dim
+from zoo.priors.midpoint import as_pmf
 from zoo.priors.nonparametric import (
     NonParametric,
     alias_tables,
     check_domain,
-    check_probs,
     default_domain,
     default_probs,
 )
@@ -62,7 +62,7 @@ class LatentPrior(keras.layers.Layer):
             probs = default_probs()
             low, high = default_domain()
         else:
-            probs = check_probs(params["probs"])
+            probs = as_pmf(params["probs"])
             params["probs"] = probs.tolist()
             low, high = -2.0, 2.0
         self._low, self._high = check_domain(params.get("low", low), params.get("high", high))
@@ -86,7 +86,7 @@ class LatentPrior(keras.layers.Layer):
         """
         if self.kind != NonParametric.kind:
             raise ConfigError(f"set_probs applies to the nonparametric prior, not {self.kind!r}")
-        probs = check_probs(probs)
+        probs = as_pmf(probs)
         if probs.shape != tuple(self.probs.shape):
             raise ConfigError(f"expected {self.probs.shape[0]} bin probabilities, got {probs.size}")
         threshold, alias = alias_tables(probs)

@@ -30,6 +30,7 @@ import numpy as np
 from zoo._tf import tf, tfp
 from zoo.errors import ConfigError, DataUnavailableError
 from zoo.priors.distributions import IIDPrior
+from zoo.priors.midpoint import as_pmf
 
 tfd = tfp.distributions
 
@@ -64,19 +65,6 @@ def default_domain() -> tuple[float, float]:
     return float(low), float(high)
 
 
-def check_probs(probs) -> np.ndarray:
-    """Validate a concrete probability vector: 1-D, >= 2 bins, finite, >= 0, sums to 1 (1e-6)."""
-    values = np.asarray(probs, dtype=np.float64)
-    if values.ndim != 1 or values.size < 2:
-        raise ConfigError(f"probs must be a 1-D array of >= 2 bin probabilities, got shape {values.shape}")
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ConfigError("probs must be finite and non-negative")
-    total = values.sum()
-    if abs(total - 1.0) > 1e-6:
-        raise ConfigError(f"probs must sum to 1 (got {total:.9g}); divide them by their sum")
-    return values
-
-
 def check_domain(low, high) -> tuple[float, float]:
     try:
         low, high = float(low), float(high)
@@ -93,7 +81,7 @@ def alias_tables(probs) -> tuple[np.ndarray, np.ndarray]:
     Column ``k`` (drawn uniformly) keeps ``k`` when a 32-bit uniform word is below
     ``threshold[k]`` (in ``[0, 2^32]``) and returns ``alias[k]`` otherwise. Deterministic.
     """
-    probs = check_probs(probs)
+    probs = as_pmf(probs)
     size = probs.size
     scaled = probs * (size / probs.sum())
     accept = np.ones(size)
@@ -141,7 +129,7 @@ class Histogram(tfd.Distribution):
     def __init__(self, probs, low=-2.0, high=2.0, alias=None, name="Histogram"):
         parameters = dict(locals())
         if not (tf.is_tensor(probs) or isinstance(probs, tf.Variable)):
-            probs = tf.constant(check_probs(probs), tf.float64)
+            probs = tf.constant(as_pmf(probs), tf.float64)
         if probs.shape.rank != 1 or probs.shape[0] is None or probs.shape[0] < 2:
             raise ConfigError(f"probs must have a static 1-D shape [bins >= 2], got {probs.shape}")
         if alias is None:
