@@ -121,7 +121,8 @@ def run(args) -> int:
         midpoint=args.midpoint,
         batch_size=args.batch_size,
         extractor_options=extractor_options,
-        progress=not args.quiet,
+        # A progress bar only helps a person watching; in logs and pipes it is escape-code noise.
+        progress=not args.quiet and sys.stdout.isatty(),
     )
     report["source"] = str(args.model)
     print(format_table(report))
