@@ -298,6 +298,18 @@ def test_build_model_validates_config():
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-4) and float(gan.d_optimizer.beta_1) == 0.5
 
 
+def test_discriminator_width_narrows_only_the_discriminator():
+    # The VEEGAN / Unrolled-GAN "harder" Stacked-MNIST setting: D at a quarter of G's width.
+    wide = models.build_model({"model": "dcgan", "image_size": 28, "channels": 3, "width": 16, "compile": False})
+    narrow = models.build_model({"model": "dcgan", "image_size": 28, "channels": 3, "width": 16,
+                                 "discriminator_width": 4, "compile": False})
+    assert narrow.generator.count_params() == wide.generator.count_params()
+    assert narrow.discriminator.output_shape[1] == (None, 4 * 4 * 4 * 4)
+    assert wide.discriminator.output_shape[1] == (None, 4 * 4 * 16 * 4)
+    with pytest.raises(ConfigError):
+        models.build_model({"model": "dcgan", "image_size": 28, "discriminator_width": 0, "compile": False})
+
+
 def test_get_config_from_config_round_trip():
     gan = _dcgan(1.0, prior="nonparametric", adversarial_loss="hinge", generator_steps=2)
     clone = models.DCGAN.from_config(gan.get_config())

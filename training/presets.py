@@ -59,6 +59,13 @@ _STACKED = ("model.options.width=32",)
 _STACKED_WHY = "32-wide networks instead of 64 (CPU build budget; the digits recipes' width)"
 
 
+# Grid: 50,000 iterations for the GAN and the GDPP-GAN alike. At the paper's 25,000 our GDPP-GAN has
+# every mode but is still sharpening them (25 modes, 35.0% high quality; 40k: 69.4%, 50k: 77.0%).
+_GRID = ("train.epochs=50",)
+_GRID_WHY = ("50,000 iterations instead of the paper's 25,000: at 25k the grid GDPP-GAN has all 25 modes "
+             "but only 35.0% high quality (still sharpening); the GAN gets the same budget")
+
+
 def _synthetic_eval(dataset: str) -> dict:
     # The GDPP protocol: 2,500 samples, modes with a high-quality sample, % within 3 std.
     return {"dataset": dataset, "metrics": ["modes"], "samples": 2500, "seed": 0, "midpoint": False}
@@ -110,9 +117,9 @@ PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
                _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True)),
     PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
-               _synthetic_eval("grid"), paper=_ring_grid_paper("grid", False)),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", False)),
     PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
-               _synthetic_eval("grid"), paper=_ring_grid_paper("grid", True)),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", True)),
     PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
                _DIGITS_EVAL, paper=_celeba_paper("uniform")),
     PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",

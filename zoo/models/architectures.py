@@ -118,6 +118,7 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="discriminator
 
     ``F = 4 * 4 * width * 2**(stages - 1)`` (8192 at 64 px, 4096 at 28 and 32 px for width 64).
     """
+    _check_positive(channels=channels, width=width)
     images = _image_input(image_size, channels)
     features = _downsampling_features(images, width, batch_norm=True)
     logits = keras.layers.Dense(1, kernel_initializer=_dcgan_init(), dtype="float32", name="logits")(features)
