@@ -1,0 +1,47 @@
+"""The paper-reproduction benchmarks judge their own targets: check those verdicts on made-up runs."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _runs(*pairs):
+    return [{"modes": modes, "high_quality_pct": quality} for modes, quality in pairs]
+
+
+def test_gdpp_synthetic_target_needs_every_seed_at_all_modes_and_quality_above_the_paper():
+    bench = _load("gdpp_synthetic")
+    assert bench.target_met(_runs((25, 70.0), (25, 80.0)), "grid")            # mean 75 > 68.5
+    assert not bench.target_met(_runs((25, 90.0), (24, 90.0)), "grid")        # one seed misses a mode
+    assert not bench.target_met(_runs((8, 85.3), (8, 56.0)), "ring")          # mean 70.65 < 71.7
+    assert bench.target_met(_runs((7, 80.0)), "ring", official_centres=True)  # the official 7-centre ring
+    assert not bench.target_met(_runs((7, 80.0)), "ring")
+
+
+def _means(**fids):
+    return {prior: {"fid_prior": prior_fid, "fid_mid": mid_fid} for prior, (prior_fid, mid_fid) in fids.items()}
+
+
+@pytest.mark.parametrize("fids, met", [
+    (dict(uniform=(24.1, 40.4), normal=(26.2, 42.1), nonparametric=(17.7, 19.1)), True),    # the paper's CelebA
+    (dict(uniform=(28.6, 44.3), normal=(29.5, 37.3), nonparametric=(20.5, 31.4)), False),   # ratio not smallest
+    (dict(uniform=(10.0, 20.0), normal=(10.0, 20.0), nonparametric=(30.0, 33.0)), False),   # mid-point FID far worse
+    (dict(uniform=(10.0, 20.0), normal=(10.0, 20.0), nonparametric=(19.5, 20.9)), True),    # within 5 % of the best
+])
+def test_prior_midpoints_target(fids, met):
+    line = _load("prior_midpoints").verdict(_means(**fids))
+    assert line.endswith(": met") == met and ("NOT met" in line) == (not met)
+
+
+def test_prior_midpoints_target_needs_the_three_priors():
+    assert _load("prior_midpoints").verdict(_means(uniform=(1.0, 2.0), nonparametric=(1.0, 1.1))) is None
