@@ -226,9 +226,13 @@ def vae_reconstruction_loss(images, decoder_outputs, kind="bernoulli", scale=0.1
     return tf.reduce_mean(tf.reduce_sum(per_pixel, axis=axes))
 
 
-def gaussian_kl(mean, logvar):
-    """``KL(N(mean, exp(logvar)) || N(0, I))`` summed over latent dims ``[B, k]``, batch mean (float32)."""
-    mean = tf.cast(mean, tf.float32)
-    logvar = tf.cast(logvar, tf.float32)
-    per_dim = 0.5 * (tf.square(mean) + tf.exp(logvar) - logvar - 1.0)
+def gaussian_kl(mean, logvar, dtype=tf.float32):
+    """``KL(N(mean, exp(logvar)) || N(0, I))`` summed over latent dims ``[B, k]``, batch mean, in ``dtype``.
+
+    ``exp(lv) - 1 - lv`` is written ``expm1(lv) - lv``: near ``lv = 0`` (an untrained encoder) the
+    former cancels to ``lv**2 / 2`` and loses most of its digits. Metrics pass ``dtype=tf.float64``.
+    """
+    mean = tf.cast(mean, dtype)
+    logvar = tf.cast(logvar, dtype)
+    per_dim = 0.5 * (tf.square(mean) + tf.math.expm1(logvar) - logvar)
     return tf.reduce_mean(tf.reduce_sum(per_dim, axis=1))
