@@ -43,7 +43,7 @@ def train_and_score(dataset, method, seed, args):
     # shipped preset.
     options = {"official_centres": True} if args.official_centres and dataset == "ring" else {}
     overrides = [f"seed={seed}", f"data.batch_size={args.batch_size}",
-                 *(f"data.options.{key}={json.dumps(value)}" for key, value in options.items())]
+                 *(f"data.options.{key}={json.dumps(value)}" for key, value in options.items()), *args.set]
     config = config_lib.resolve(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides)
     model, batches, _, _ = run_lib.build(config, strategy_lib.setup("default"))
     start = time.perf_counter()
@@ -74,6 +74,8 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--samples", type=int, default=2_500)
     parser.add_argument("--official-centres", action="store_true", help="the official code's 7-centre ring")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe override for every run, as `zoo train --set` takes it")
     parser.add_argument("--json", help="write every run's numbers here")
     args = parser.parse_args(argv)
 

@@ -120,6 +120,35 @@ def test_gdpp_term_is_optimised_by_the_vae():
     assert decoder_step(models.GDPP_VAE_WEIGHT) > 100 * decoder_step(0.0)
 
 
+def test_simultaneous_update_takes_both_gradients_at_the_same_parameters():
+    # The GDPP synthetic script's single sess.run([d_opt, g_opt]): one SGD step must move each
+    # player by its gradient at the initial parameters, on the same noise.
+    from zoo import losses
+    from zoo.models import _common
+
+    keras.utils.set_random_seed(0)
+    model = _dcgan(1.0, d_optimizer="sgd", g_optimizer="sgd", update="simultaneous")
+    real = _images(16)
+    g_vars, d_vars = model.generator.trainable_variables, model.discriminator.trainable_variables
+    z = model.prior.sample(16, _common.step_seed(model.seed, 0, 0))
+    with tf.GradientTape(persistent=True) as tape:
+        real_logits, real_features = model.discriminator(real, training=True)
+        fake_logits, fake_features = model.discriminator(model.generator(z, training=True), training=True)
+        d_loss = losses.discriminator_loss(real_logits, fake_logits, "non_saturating")
+        g_loss, _ = model._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
+    rate = float(model.d_optimizer.learning_rate)
+    expected = [np.array(v) - rate * np.array(g) for v, g in zip(g_vars, tape.gradient(g_loss, g_vars))]
+    expected += [np.array(v) - rate * np.array(g) for v, g in zip(d_vars, tape.gradient(d_loss, d_vars))]
+    model.fit(_dataset(real), verbose=0)
+    for variable, value in zip(g_vars + d_vars, expected):
+        np.testing.assert_allclose(np.array(variable), value, atol=1e-5, err_msg=variable.path)
+    assert model.g_optimizer.iterations.numpy() == model.d_optimizer.iterations.numpy() == 1
+    with pytest.raises(ConfigError, match="update must be one of"):
+        _dcgan(update="together")
+    with pytest.raises(ConfigError, match="generator_steps to 1"):
+        _dcgan(update="simultaneous", generator_steps=2)
+
+
 def test_synthetic_gan_options_and_generate():
     model = models.build_model(
         {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8, "adversarial_loss": "hinge",
@@ -316,6 +345,8 @@ def test_get_config_from_config_round_trip():
     assert (clone.prior.kind, clone.diversity_weight, clone.adversarial_loss, clone.generator_steps) == (
         "nonparametric", 1.0, "hinge", 2
     )
+    simultaneous = models.DCGAN.from_config(_dcgan(update="simultaneous").get_config())
+    assert (simultaneous.update, clone.update) == ("simultaneous", "alternating")
     assert clone.output_shape_ == gan.output_shape_ and clone.latent_dim == gan.latent_dim
     vae = _vae(100.0, reconstruction="gaussian", prior="cauchy", kl_weight=0.5)
     clone = models.VAE.from_config(vae.get_config())

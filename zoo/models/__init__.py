@@ -36,7 +36,7 @@ __all__ = [
 MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
 _COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile", "jit_compile"}
-_GAN_KEYS = {"adversarial_loss", "label_smoothing", "generator_steps", "d_optimizer", "g_optimizer",
+_GAN_KEYS = {"adversarial_loss", "label_smoothing", "generator_steps", "update", "d_optimizer", "g_optimizer",
              "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
 _KEYS = {
     "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width"},
@@ -94,7 +94,7 @@ def build_model(config: dict):
       "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse.
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
     * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0), ``generator_steps``
-      (1), optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
+      (1), ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
       ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
     * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
       ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
@@ -156,6 +156,7 @@ def build_model(config: dict):
         adversarial_loss=config.get("adversarial_loss", "non_saturating"),
         label_smoothing=config.get("label_smoothing", 0.0),
         generator_steps=config.get("generator_steps", 1),
+        update=config.get("update", "alternating"),
         **shared,
     )
     if config.get("compile", True):

@@ -1,7 +1,8 @@
 """``DCGAN``: a GAN (image DCGAN or the synthetic MLP GAN) trained with ``model.fit``, optionally GDPP.
 
 One ``train_step`` = one discriminator update followed by ``generator_steps`` generator updates,
-each on a fresh prior sample. With ``diversity_weight = w > 0`` the generator loss is the GDPP
+each on a fresh prior sample (``update="alternating"``), or both players updated from one forward
+pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With ``diversity_weight = w > 0`` the generator loss is the GDPP
 paper's ``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
 discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
 pass (as the authors' graph does: G and D losses came from one ``sess.run``). The discriminator loss
@@ -20,6 +21,8 @@ from zoo.models import _common
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
+#: How a ``train_step`` orders the two players' updates.
+UPDATES = ("alternating", "simultaneous")
 
 
 def _default_optimizer():
@@ -42,6 +45,9 @@ class DCGAN(keras.Model):
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+        update: ``"alternating"`` (a D update, then G updates on fresh noise, as DCGAN trains) or
+            ``"simultaneous"`` (both updates from one forward pass at the same parameters, as the GDPP
+            synthetic script trains).
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class DCGAN(keras.Model):
         generator_steps=1,
         gdpp_compute_dtype="float64",
         seed=0,
+        update="alternating",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -86,6 +93,11 @@ class DCGAN(keras.Model):
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
         if gdpp_compute_dtype not in ("float64", "float32"):
             raise ConfigError(f"gdpp_compute_dtype must be 'float64' or 'float32', got {gdpp_compute_dtype!r}.")
+        if update not in UPDATES:
+            raise ConfigError(f"update must be one of {UPDATES}, got {update!r}.")
+        if update == "simultaneous" and generator_steps != 1:
+            raise ConfigError("update='simultaneous' makes one generator step per step; set generator_steps to 1.")
+        self.update = update
         self.adversarial_loss = adversarial_loss
         self.label_smoothing = float(label_smoothing)
         self.generator_steps = generator_steps
@@ -158,20 +170,37 @@ class DCGAN(keras.Model):
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
             seed=self.seed,
+            update=self.update,
         )
         return config
 
     # ---- training -------------------------------------------------------------------------------
 
+    def _generator_loss(self, real_features, fake_logits, fake_features):
+        """The generator's loss (GDPP-weighted when ``diversity_weight > 0``) and the GDPP term."""
+        g_loss = losses.generator_loss(fake_logits, self.adversarial_loss)
+        if self.diversity_weight <= 0:
+            return g_loss, None
+        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
+
+    def _record(self, d_loss, g_loss, diversity):
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        if diversity is not None:
+            self.gdpp_loss_tracker.update_state(diversity)
+
     def train_step(self, data):
         real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
         if self.diversity_weight > 0:
             real = _common.check_gdpp_batch(real, "DCGAN")
+        step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
+        if self.update == "simultaneous":
+            return self._simultaneous_step(real, step)
         batch = tf.shape(real)[0]
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
 
-        step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
         z = self.prior.sample(batch, _common.step_seed(self.seed, step, 0))
         fake = self.generator(z, training=True)  # outside the tape: the D step does not differentiate G
         with tf.GradientTape() as tape:
@@ -188,16 +217,33 @@ class DCGAN(keras.Model):
             z = self.prior.sample(batch, _common.step_seed(self.seed, step, g_step + 1))
             with tf.GradientTape() as tape:
                 fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
-                g_loss = losses.generator_loss(fake_logits, self.adversarial_loss)
-                if self.diversity_weight > 0:
-                    diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
-                    g_loss = 0.5 * (g_loss + self.diversity_weight * diversity)
+                g_loss, diversity = self._generator_loss(real_features, fake_logits, fake_features)
                 scaled = _common.scaled_loss(self.g_optimizer, g_loss)
             self.g_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
-            self.g_loss_tracker.update_state(g_loss)
-            if self.diversity_weight > 0:
-                self.gdpp_loss_tracker.update_state(diversity)
-        self.d_loss_tracker.update_state(d_loss)
+            self._record(d_loss, g_loss, diversity)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def _simultaneous_step(self, real, step):
+        # Both players' gradients come from one forward pass at the same parameters, as the GDPP
+        # synthetic script's single sess.run([d_opt, g_opt]) computes them.
+        generator_vars = self.generator.trainable_variables
+        discriminator_vars = self.discriminator.trainable_variables
+        z = self.prior.sample(tf.shape(real)[0], _common.step_seed(self.seed, step, 0))
+        with tf.GradientTape(persistent=True) as tape:
+            real_logits, real_features = self.discriminator(real, training=True)
+            fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
+            d_loss = losses.discriminator_loss(
+                real_logits, fake_logits, self.adversarial_loss, self.label_smoothing
+            )
+            g_loss, diversity = self._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
+            d_scaled = _common.scaled_loss(self.d_optimizer, d_loss)
+            g_scaled = _common.scaled_loss(self.g_optimizer, g_loss)
+        d_grads = tape.gradient(d_scaled, discriminator_vars)
+        g_grads = tape.gradient(g_scaled, generator_vars)
+        del tape
+        self.d_optimizer.apply(d_grads, discriminator_vars)
+        self.g_optimizer.apply(g_grads, generator_vars)
+        self._record(d_loss, g_loss, diversity)
         return {metric.name: metric.result() for metric in self.metrics}
 
     # ---- sampling -------------------------------------------------------------------------------
