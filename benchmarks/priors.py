@@ -1,6 +1,6 @@
 """Latent priors: mid-point behaviour, sampling speed, and the non-parametric solver against SLSQP.
 
-Prints two tables.
+Prints three tables.
 
 1. Per prior (latent_dim 100): the 1-D mid-point KL(P || R_0.5) (``zoo.latent.midpoint_kl``, each
    prior's default grid), the KS distance between the laws of ``||z||`` and of mid-point norms
@@ -14,9 +14,12 @@ Prints two tables.
    (default 600), checked at each of its objective calls and iterations: one SLSQP step on 1024
    variables (a dense least-squares sub-problem) can itself take a minute, so "s total" may pass
    the cap. The authors' released prior is shown for reference when ``--mat`` exists.
+3. Per latent size (8, 16, 32, 100): the KS distance between prior and mid-point laws of random
+   1-D projections ``<w, z>`` (``zoo.latent.midpoint_projection_distance``, 16 directions: what a
+   generator's dense first layer sees) and of norms, for uniform, normal, non-parametric and Cauchy.
 
 Run: ``python benchmarks/priors.py`` (the full run takes ~12 minutes, almost all SLSQP);
-``--baseline-cap 60`` for a quick check.
+``--baseline-cap 60`` for a quick check; ``--tables latent`` for the third table alone (~1 minute).
 """
 
 from __future__ import annotations
@@ -72,6 +75,22 @@ def prior_table(repeats, samples):
     print(f"{'prior':<14} {'mid-point KL (1-D)':>19} {'norm KS dist':>13} {'M values/s':>11} {'vs tfd.Normal':>14}")
     for name, kl, distance, rate, relative in rows:
         print(f"{name:<14} {kl:>19.5f} {distance:>13.4f} {rate:>11.1f} {relative:>13.2f}x")
+
+
+LATENT_SIZES = (8, 16, 32, 100)
+PROJECTED_PRIORS = ("uniform", "normal", "nonparametric", "cauchy")
+
+
+def latent_size_table(samples):
+    print(f"\nMid-point KS distance by latent size: projections <w, z> (mean of 16 random directions) / norms")
+    print(f"{'prior':<14}" + "".join(f"{f'latent {d}':>16}" for d in LATENT_SIZES))
+    for name in PROJECTED_PRIORS:
+        cells = []
+        for size in LATENT_SIZES:
+            projection = latent.midpoint_projection_distance(name, size, samples=samples, seed=(0, 7))
+            norm = latent.midpoint_norm_distance(name, size, samples=samples, seed=(0, 7))
+            cells.append(f"{projection:.3f} / {norm:.3f}")
+        print(f"{name:<14}" + "".join(f"{cell:>16}" for cell in cells))
 
 
 class _OutOfTime(Exception):
@@ -186,10 +205,15 @@ def main():
     parser.add_argument("--baseline-cap", type=float, default=600.0, help="seconds before SLSQP is stopped")
     parser.add_argument("--mat", default=str(_DEFAULT_MAT), help="authors' released prior (never committed; default: ../shared/reference/ beside the checkout)")
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats (best is kept)")
-    parser.add_argument("--samples", type=int, default=20000, help="Monte-Carlo pairs for the norm distance")
+    parser.add_argument("--samples", type=int, default=20000, help="Monte-Carlo pairs for the KS distances")
+    parser.add_argument("--tables", nargs="+", choices=("priors", "solver", "latent"), default=["priors", "solver", "latent"])
     args = parser.parse_args()
-    prior_table(args.repeats, args.samples)
-    solver_table(args.baseline_cap, args.mat)
+    if "priors" in args.tables:
+        prior_table(args.repeats, args.samples)
+    if "solver" in args.tables:
+        solver_table(args.baseline_cap, args.mat)
+    if "latent" in args.tables:
+        latent_size_table(args.samples)
 
 
 if __name__ == "__main__":

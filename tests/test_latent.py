@@ -111,3 +111,20 @@ def test_midpoint_norm_distance():
         latent.midpoint_norm_distance(priors.Normal(latent_dim=8), latent_dim=9)
     with pytest.raises(ConfigError, match="samples"):
         latent.midpoint_norm_distance("normal", 4, samples=2)
+
+
+def test_midpoint_projection_distance():
+    from scipy import optimize, stats
+
+    # Normal: <w, z> ~ N(0, 1) against N(0, 1/2) for mid-points; KS = max_x Phi(sqrt(2) x) - Phi(x).
+    gap = optimize.minimize_scalar(lambda x: stats.norm.cdf(x) - stats.norm.cdf(np.sqrt(2) * x), bounds=(0, 3),
+                                   method="bounded")
+    measured = latent.midpoint_projection_distance("normal", 20, directions=8, samples=8000, seed=(0, 1))
+    assert measured == pytest.approx(-gap.fun, abs=0.02)
+    assert latent.midpoint_projection_distance("cauchy", 20, directions=8, samples=8000) < 0.03
+    # The non-parametric prior's 1-D match survives a projection of few coordinates, fades with many.
+    small = latent.midpoint_projection_distance("nonparametric", 8, directions=8, samples=8000)
+    large = latent.midpoint_projection_distance("nonparametric", 200, directions=8, samples=8000)
+    assert small < 0.5 * measured and small < large
+    with pytest.raises(ConfigError, match="directions"):
+        latent.midpoint_projection_distance("normal", 4, directions=0)
