@@ -6,8 +6,9 @@ mid-points of linear interpolations, next to the paper's CelebA table (papers.md
     python benchmarks/prior_midpoints.py --iterations 100 --samples 500    # smoke run
 
 Each prior trains its recipe ``digits_dcgan_PRIOR`` (the presets' settings: carpedm20 DCGAN, latent
-100, Adam 2e-4 / 0.5, batch 64, 2 generator steps per discriminator step, width 32; ``--set`` changes
-any recipe key, e.g. ``--set model.options.width=64``) for ``--iterations`` steps, then
+16, Adam 2e-4 / 0.5, batch 64, 2 generator steps per discriminator step, width 32; ``--set`` changes
+any recipe key, e.g. ``--set model.latent_dim=100`` for the paper's latent size) for
+``--iterations`` steps, then
 ``zoo.metrics.evaluate(..., ["digits-fid", "digits-is"], midpoint=True)`` measures digits-FID (the
 zoo classifier's 128-d features; not comparable in scale with the paper's Inception FID on CelebA,
 only the ratios and rankings are) at prior samples and at mid-points. Target: the non-parametric
