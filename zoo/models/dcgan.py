@@ -2,8 +2,9 @@
 
 One ``train_step`` = one discriminator update followed by ``generator_steps`` generator updates,
 each on a fresh prior sample (``update="alternating"``), or both players updated from one forward
-pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With ``diversity_weight = w > 0`` the generator loss is the GDPP
-paper's ``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
+pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With
+``diversity_weight = w > 0`` the generator loss is the GDPP paper's
+``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
 discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
 pass (as the authors' graph does: G and D losses came from one ``sess.run``). The discriminator loss
 never changes. ``GDPP_GAN_WEIGHT`` (1.0) is the paper's weight.
