@@ -206,7 +206,8 @@ def main():
     parser.add_argument("--mat", default=str(_DEFAULT_MAT), help="authors' released prior (never committed; default: ../shared/reference/ beside the checkout)")
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats (best is kept)")
     parser.add_argument("--samples", type=int, default=20000, help="Monte-Carlo pairs for the KS distances")
-    parser.add_argument("--tables", nargs="+", choices=("priors", "solver", "latent"), default=["priors", "solver", "latent"])
+    tables = ("priors", "solver", "latent")
+    parser.add_argument("--tables", nargs="+", choices=tables, default=list(tables), help="which tables to print")
     args = parser.parse_args()
     if "priors" in args.tables:
         prior_table(args.repeats, args.samples)
