@@ -339,6 +339,23 @@ def test_discriminator_width_narrows_only_the_discriminator():
         models.build_model({"model": "dcgan", "image_size": 28, "discriminator_width": 0, "compile": False})
 
 
+def test_discriminator_batch_norm_off_removes_only_discriminator_batch_norm():
+    # The GDPP Stacked-MNIST discriminator has no BatchNorm; the generator keeps its own.
+    def batch_norms(network):
+        return sum(isinstance(layer, keras.layers.BatchNormalization) for layer in network.layers)
+
+    config = {"model": "dcgan", "image_size": 28, "channels": 3, "width": 4, "compile": False}
+    with_bn = models.build_model(config)
+    without = models.build_model({**config, "discriminator_batch_norm": False})
+    assert batch_norms(with_bn.discriminator) == 2 and batch_norms(without.discriminator) == 0
+    assert batch_norms(without.generator) == batch_norms(with_bn.generator) > 0
+    assert without.discriminator.output_shape[1] == with_bn.discriminator.output_shape[1]
+    restored = models.DCGAN.from_config(without.get_config())
+    assert batch_norms(restored.discriminator) == 0
+    with pytest.raises(ConfigError, match="batch_norm must be true or false"):
+        models.build_model({**config, "discriminator_batch_norm": "no"})
+
+
 def test_get_config_from_config_round_trip():
     gan = _dcgan(1.0, prior="nonparametric", adversarial_loss="hinge", generator_steps=2)
     clone = models.DCGAN.from_config(gan.get_config())

@@ -39,7 +39,8 @@ _COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_comput
 _GAN_KEYS = {"adversarial_loss", "label_smoothing", "generator_steps", "update", "d_optimizer", "g_optimizer",
              "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
 _KEYS = {
-    "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width"},
+    "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width",
+                                        "discriminator_batch_norm"},
     "synthetic_gan": _COMMON_KEYS | _GAN_KEYS | {"data_dim", "hidden"},
     "vae": _COMMON_KEYS | {"image_size", "channels", "width", "reconstruction", "reconstruction_scale",
                            "kl_weight", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon"},
@@ -91,7 +92,8 @@ def build_model(config: dict):
       ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
     * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
     * dcgan: ``discriminator_width`` (``width``); a quarter of ``width`` is the VEEGAN / Unrolled-GAN
-      "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse.
+      "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
+      ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
     * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0), ``generator_steps``
       (1), ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
@@ -144,7 +146,8 @@ def build_model(config: dict):
         image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
                      width=config.get("width", 64))
         generator = dcgan_generator(latent_dim=latent_dim, **image)
-        discriminator = dcgan_discriminator(**{**image, "width": config.get("discriminator_width", image["width"])})
+        discriminator = dcgan_discriminator(**{**image, "width": config.get("discriminator_width", image["width"])},
+                                            batch_norm=config.get("discriminator_batch_norm", True))
     else:
         generator = synthetic_generator(latent_dim, config.get("hidden", 128), config.get("data_dim", 2))
         discriminator = synthetic_discriminator(config.get("data_dim", 2), config.get("hidden", 128))
