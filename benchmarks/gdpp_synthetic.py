@@ -47,7 +47,8 @@ def train_and_score(dataset, method, seed, args):
     config = config_lib.resolve(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides)
     model, batches, _, _ = run_lib.build(config, strategy_lib.setup("default"))
     start = time.perf_counter()
-    model.fit(batches.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False)
+    model.fit(batches.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False,
+              callbacks=run_lib.ema_callbacks(config, model))
     seconds = time.perf_counter() - start
     report = evaluate(model, ["modes"], dataset=dataset, data_options=options, samples=args.samples, seed=seed)
     return {

@@ -41,7 +41,8 @@ def train_and_score(prior, seed, args):
     config = config_lib.resolve(f"digits_dcgan_{prior}", [f"seed={seed}", *args.set])
     model, dataset, _, _ = run_lib.build(config, strategy_lib.setup("default"))
     start = time.perf_counter()
-    model.fit(dataset.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False)
+    model.fit(dataset.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False,
+              callbacks=run_lib.ema_callbacks(config, model))
     seconds = time.perf_counter() - start
     report = evaluate(model, ["digits-fid", "digits-is"], samples=args.samples, seed=seed, midpoint=True)
     results = report["results"]

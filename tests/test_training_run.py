@@ -219,3 +219,29 @@ def test_default_recipe_trains_and_evaluates_within_its_budget(tmp_path):
     # An untrained generator scores in the hundreds; a trained one in the tens.
     assert fid["prior"] < 60 and fid["midpoint"] < 90
     assert len(list((out / "samples").glob("interpolation_*.png"))) == 10
+
+
+def test_ema_callbacks_end_a_plain_fit_with_the_generator_averages(tiny):
+    # The benchmarks fit models from run.build without run.train; train.ema must still apply.
+    from training import config as config_lib
+    from training import run as run_lib
+    from training import strategy as strategy_lib
+
+    def fitted(overrides, with_callbacks):
+        config = config_lib.resolve(tiny, overrides)
+        model, dataset, _, _ = run_lib.build(config, strategy_lib.setup("default"))
+        callbacks = run_lib.ema_callbacks(config, model) if with_callbacks else []
+        model.fit(dataset.repeat(), epochs=1, steps_per_epoch=3, verbose=0, callbacks=callbacks)
+        return model, callbacks
+
+    assert fitted([], True)[1] == []
+    averaged, callbacks = fitted(["train.ema=0.5"], True)
+    raw, _ = fitted(["train.ema=0.5"], False)
+    assert len(callbacks) == 1
+    for a, b in zip(averaged.discriminator.weights, raw.discriminator.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert any(not np.allclose(np.asarray(a), np.asarray(b))
+               for a, b in zip(averaged.generator.trainable_weights, raw.generator.trainable_weights))
+    averages = averaged.g_optimizer._model_variables_moving_average
+    for variable, average in zip(averaged.generator.trainable_variables, averages):
+        np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))

@@ -130,6 +130,17 @@ def build(config: dict, placement):
     return model, dataset, spec, steps
 
 
+def ema_callbacks(config: dict, model) -> list:
+    """``[ApplyEMA]`` when ``train.ema`` is set, so that a ``fit`` of a model from :func:`build`
+    ends with the generator's averaged weights; ``[]`` otherwise."""
+    if config["train"]["ema"] is None:
+        return []
+    from training import callbacks as cb
+
+    g_opt, variables = cb.optimizer_targets(model)[-1]
+    return [cb.ApplyEMA(g_opt, variables)]
+
+
 def train(
     config: dict,
     out: str | pathlib.Path,
@@ -190,9 +201,7 @@ def train(
             steps=samples["interpolation_steps"], seed=config["seed"], data_spec=spec, writer=writer,
         ))
         callbacks.append(cb.LogScalars(writer))
-    if config["train"]["ema"] is not None:
-        g_opt, variables = cb.optimizer_targets(model)[-1]
-        callbacks.append(cb.ApplyEMA(g_opt, variables))
+    callbacks.extend(ema_callbacks(config, model))
 
     metrics = None
     try:
