@@ -144,7 +144,7 @@ def test_several_mus_minimise_the_mean_kl():
     assert several.variance >= 0.5 * (1 - 1e-12)
 
 
-def test_shipped_default_is_regenerated_bit_for_bit(tmp_path):
+def test_shipped_default_is_regenerated(tmp_path):
     shipped = np.load(solver.default_path())
     assert shipped["kl"] <= 0.0062015  # the paper's released prior: 0.00751
     assert index_variance(shipped["probs"]) >= 0.75 * (1 - 1e-12)
@@ -152,8 +152,12 @@ def test_shipped_default_is_regenerated_bit_for_bit(tmp_path):
     assert probs.max() < 0.11 and probs[:100].sum() < 1e-3  # a central spike, not a degenerate optimum
     assert solver.main(["--write", "--output", str(tmp_path / "again.npz")]) == 0
     again = np.load(tmp_path / "again.npz")
-    for key in shipped.files:
+    for key in ("domain", "variance_bound", "mus"):
         np.testing.assert_array_equal(again[key], shipped[key])
+    # L-BFGS rounding differs between numpy/scipy releases (measured: 1.4e-5 on one bin from
+    # numpy 2.4 / scipy 1.17), so the same solve is compared to a tolerance, not bit for bit.
+    np.testing.assert_allclose(again["probs"], shipped["probs"], rtol=0, atol=1e-4)
+    assert float(again["kl"]) == pytest.approx(float(shipped["kl"]), rel=1e-3)
 
 
 def test_solve_nonparametric_returns_the_prior():
