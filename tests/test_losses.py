@@ -166,6 +166,32 @@ def test_adversarial_losses():
         losses.discriminator_loss(real, fake, label_smoothing=1.0)
 
 
+def _bce(target, logit):
+    """Binary cross-entropy of one logit against a soft target, in closed form."""
+    return -target * math.log(1 / (1 + math.exp(-logit))) - (1 - target) * math.log(1 / (1 + math.exp(logit)))
+
+
+def test_two_sided_label_smoothing_matches_the_closed_form():
+    # The GDPP Stacked-MNIST code: D targets 0.9 (real) / 0.1 (fake), G target 0.9.
+    real, fake = tf.constant([[3.0], [-1.0]]), tf.constant([[-2.0], [0.5]])
+    expected_d = (_bce(0.9, 3.0) + _bce(0.9, -1.0)) / 2 + (_bce(0.1, -2.0) + _bce(0.1, 0.5)) / 2
+    got_d = float(losses.discriminator_loss(real, fake, label_smoothing=0.1, two_sided=True))
+    assert got_d == pytest.approx(expected_d, rel=1e-6)
+    one_sided = (_bce(0.9, 3.0) + _bce(0.9, -1.0)) / 2 + (_bce(0.0, -2.0) + _bce(0.0, 0.5)) / 2
+    assert float(losses.discriminator_loss(real, fake, label_smoothing=0.1)) == pytest.approx(one_sided, rel=1e-6)
+    expected_g = (_bce(0.9, -2.0) + _bce(0.9, 0.5)) / 2
+    assert float(losses.generator_loss(fake, label_smoothing=0.1)) == pytest.approx(expected_g, rel=1e-6)
+    # A 0.9 target is met exactly at logit log(9): the generator stops pushing there.
+    at_target = tf.Variable([[math.log(9.0)]])
+    with tf.GradientTape() as tape:
+        loss = losses.generator_loss(at_target, label_smoothing=0.1)
+    assert abs(float(tape.gradient(loss, at_target)[0, 0])) < 1e-6
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        losses.generator_loss(fake, "hinge", label_smoothing=0.1)
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        losses.generator_loss(fake, label_smoothing=-0.1)
+
+
 def test_vae_terms_match_numpy():
     rng = np.random.default_rng(2)
     images = rng.uniform(-1, 1, size=(3, 4, 4, 1)).astype(np.float32)

@@ -172,38 +172,50 @@ def _check_kind(kind, allowed, what):
         raise ConfigError(f"Unknown {what} {kind!r}; choose one of {', '.join(allowed)}.")
 
 
-def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_smoothing=0.0):
+def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_smoothing=0.0, two_sided=False):
     """Discriminator loss on logits ``[B, 1]`` (or ``[B]``), float32 scalar.
 
-    ``non_saturating``: ``BCE(real, 1 - label_smoothing) + BCE(fake, 0)`` (one-sided smoothing:
-    only the real target moves). ``hinge``: ``mean(relu(1 - real)) + mean(relu(1 + fake))``
-    (``label_smoothing`` must be 0).
+    ``non_saturating``: ``BCE(real, 1 - s) + BCE(fake, t)`` with ``s = label_smoothing`` and
+    ``t = s`` when ``two_sided`` (the GDPP Stacked-MNIST code: targets 0.9 / 0.1), else ``t = 0``
+    (one-sided smoothing: only the real target moves). ``hinge``:
+    ``mean(relu(1 - real)) + mean(relu(1 + fake))`` (``label_smoothing`` must be 0).
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+    _check_smoothing(kind, label_smoothing)
     real_logits = tf.cast(real_logits, tf.float32)
     fake_logits = tf.cast(fake_logits, tf.float32)
     if kind == "hinge":
-        if label_smoothing:
-            raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
         return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
+    fake_targets = tf.fill(tf.shape(fake_logits), label_smoothing if two_sided else 0.0)
     real = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
-    fake = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    fake = tf.nn.sigmoid_cross_entropy_with_logits(labels=fake_targets, logits=fake_logits)
     return tf.reduce_mean(real) + tf.reduce_mean(fake)
 
 
-def generator_loss(fake_logits, kind="non_saturating"):
+def generator_loss(fake_logits, kind="non_saturating", label_smoothing=0.0):
     """Generator loss on the discriminator's logits of fakes, float32 scalar.
 
-    ``non_saturating``: ``BCE(fake, 1) = mean(softplus(-fake))``. ``hinge``: ``-mean(fake)``.
+    ``non_saturating``: ``BCE(fake, 1 - s)``, ``s = label_smoothing``; for ``s = 0`` that is
+    ``mean(softplus(-fake))``. The GDPP Stacked-MNIST code targets 0.9 (``s = 0.1``, with two-sided
+    smoothing in :func:`discriminator_loss`). ``hinge``: ``-mean(fake)`` (``s`` must be 0).
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
+    _check_smoothing(kind, label_smoothing)
     fake_logits = tf.cast(fake_logits, tf.float32)
     if kind == "hinge":
         return -tf.reduce_mean(fake_logits)
-    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+    if not label_smoothing:
+        return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+    targets = tf.fill(tf.shape(fake_logits), 1.0 - label_smoothing)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=fake_logits))
+
+
+def _check_smoothing(kind, label_smoothing):
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+    if kind == "hinge" and label_smoothing:
+        raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
 
 
 def vae_reconstruction_loss(images, decoder_outputs, kind="bernoulli", scale=0.1):
