@@ -149,6 +149,53 @@ def test_simultaneous_update_takes_both_gradients_at_the_same_parameters():
         _dcgan(update="simultaneous", generator_steps=2)
 
 
+def test_slot_offset_noise_cycles_fixed_offsets():
+    noise = models.SlotOffsetNoise(latent_dim=3, slots=4, scale=0.0, seed=1)
+    offsets = noise.offsets.numpy()
+    assert offsets.shape == (4, 3) and offsets.min() >= -1.0 and offsets.max() < 1.0
+    seed = np.array([3, 4], np.int32)
+    np.testing.assert_array_equal(noise.sample(6, seed).numpy(), offsets[[0, 1, 2, 3, 0, 1]])
+    # The offsets come from the seed alone; the noise around them from the stateless seed alone.
+    np.testing.assert_array_equal(models.SlotOffsetNoise(3, slots=4, seed=1).offsets.numpy(), offsets)
+    assert not np.allclose(models.SlotOffsetNoise(3, slots=4, seed=2).offsets.numpy(), offsets)
+    spread = models.SlotOffsetNoise(latent_dim=3, slots=2, scale=0.2, seed=1)
+    draws = spread.sample(20000, seed).numpy().reshape(10000, 2, 3) - spread.offsets.numpy()[None]
+    np.testing.assert_allclose(draws.std(axis=0), 0.2, rtol=0.05)
+    np.testing.assert_allclose(draws.mean(axis=0), 0.0, atol=0.01)
+    np.testing.assert_array_equal(spread.sample(5, seed).numpy(), spread.sample(5, seed).numpy())
+    rebuilt = models.SlotOffsetNoise.from_config(spread.get_config())
+    np.testing.assert_array_equal(rebuilt.offsets.numpy(), spread.offsets.numpy())
+    for bad, match in [(dict(slots=0), "slots"), (dict(scale=-1.0), "scale"), (dict(low=1.0, high=1.0), "low < high"),
+                       (dict(seed=1.5), "seed"), (dict(latent_dim=0), "latent_dim")]:
+        with pytest.raises(ConfigError, match=match):
+            models.SlotOffsetNoise(**{"latent_dim": 3, **bad})
+
+
+def test_training_noise_feeds_train_step_and_generate_keeps_the_prior():
+    # The GDPP Stacked-MNIST protocol: the generator trains on the slot offsets, samples from the prior.
+    model = _dcgan(1.0, prior="normal", training_noise={"slots": 16, "scale": 0.0, "low": 5.0, "high": 6.0})
+    seen = {"noise": [], "prior": []}
+    noise_sample, prior_sample = model.training_noise.sample, model.prior.sample
+    model.training_noise.sample = lambda n, seed: seen["noise"].append(n) or noise_sample(n, seed)
+    model.prior.sample = lambda n, seed: seen["prior"].append(n) or prior_sample(n, seed)
+    model.fit(_dataset(_images(32)), verbose=0)
+    assert len(seen["noise"]) == 2 and not seen["prior"]  # traced once: the D step's draw and the G step's
+    model.generate(8, 0)
+    assert len(seen["prior"]) == 1
+    # With scale 0 the training latents are the offsets themselves, far outside N(0, I).
+    z = model._training_latents(16, np.array([0, 0], np.int32)).numpy()
+    np.testing.assert_array_equal(z, model.training_noise.offsets.numpy())
+    assert z.min() >= 5.0
+    with pytest.raises(ConfigError, match="latent_dim"):
+        _dcgan(training_noise=models.SlotOffsetNoise(latent_dim=LATENT + 1))
+    with pytest.raises(ConfigError, match="SlotOffsetNoise"):
+        _dcgan(training_noise="slots")
+    with pytest.raises(ConfigError, match="training_noise takes"):
+        _dcgan(training_noise={"slot": 4})
+    with pytest.raises(ConfigError, match="label_smoothing_mode"):
+        _dcgan(label_smoothing_mode="both")
+
+
 def test_synthetic_gan_options_and_generate():
     model = models.build_model(
         {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8, "adversarial_loss": "hinge",
@@ -199,10 +246,16 @@ def _assert_same_variables(a, b):
         np.testing.assert_array_equal(np.asarray(va), np.asarray(vb), err_msg=va.path)
 
 
-@pytest.mark.parametrize("kind", ["dcgan", "vae"])
+@pytest.mark.parametrize("kind", ["dcgan", "dcgan_slot_noise", "vae"])
 def test_keras_round_trip_continues_training_identically(kind, tmp_path):
     prior = LatentPrior("nonparametric", LATENT)
-    model = _dcgan(1.0, prior=prior, label_smoothing=0.1, seed=5) if kind == "dcgan" else _vae(100.0, prior="cauchy", seed=5)
+    if kind == "vae":
+        model = _vae(100.0, prior="cauchy", seed=5)
+    elif kind == "dcgan":
+        model = _dcgan(1.0, prior=prior, label_smoothing=0.1, seed=5)
+    else:  # the GDPP Stacked-MNIST protocol: its offsets are weights, they must travel with the model
+        model = _dcgan(1.0, prior="normal", label_smoothing=0.1, label_smoothing_mode="two_sided", seed=5,
+                       training_noise={"slots": 8, "scale": 0.2})
     data = _dataset(_images(48))
     model.fit(data, epochs=1, verbose=0)
     path = tmp_path / "model.keras"
@@ -215,7 +268,7 @@ def test_keras_round_trip_continues_training_identically(kind, tmp_path):
         k: v for k, v in config.items() if k not in submodels
     }
     assert loaded.prior.kind == model.prior.kind
-    optimizers = ("d_optimizer", "g_optimizer") if kind == "dcgan" else ("optimizer",)
+    optimizers = ("d_optimizer", "g_optimizer") if kind.startswith("dcgan") else ("optimizer",)
     for name in optimizers:
         assert getattr(loaded, name).get_config() == getattr(model, name).get_config()
         _assert_same_variables(getattr(loaded, name), getattr(model, name))

@@ -16,6 +16,7 @@ from zoo.models.architectures import (
     vae_encoder,
 )
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
+from zoo.models.slot_noise import SlotOffsetNoise
 from zoo.models.vae import GDPP_VAE_WEIGHT, VAE
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "GDPP_GAN_WEIGHT",
     "GDPP_VAE_WEIGHT",
     "MODEL_KINDS",
+    "SlotOffsetNoise",
     "build_model",
     "dcgan_discriminator",
     "dcgan_generator",
@@ -36,8 +38,9 @@ __all__ = [
 MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
 _COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile", "jit_compile"}
-_GAN_KEYS = {"adversarial_loss", "label_smoothing", "generator_steps", "update", "d_optimizer", "g_optimizer",
-             "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
+_GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps", "update",
+             "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
+             "beta_2", "epsilon"}
 _KEYS = {
     "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width",
                                         "discriminator_batch_norm"},
@@ -64,6 +67,17 @@ def _prior(value, latent_dim):
             raise ConfigError(f"prior dict takes 'kind' and 'params', not {sorted(unknown)}.")
         return LatentPrior(kind=value["kind"], latent_dim=latent_dim, params=value.get("params"))
     return value
+
+
+def _training_noise(value, latent_dim, seed):
+    """``training_noise``: ``None``, a ``SlotOffsetNoise``, or the dict of its arguments but
+    ``latent_dim`` (``{"slots": 64, "scale": 0.2}``; ``seed`` defaults to the model's)."""
+    if not isinstance(value, dict) or "class_name" in value:
+        return value
+    unknown = set(value) - {"slots", "scale", "low", "high", "seed"}
+    if unknown:
+        raise ConfigError(f"training_noise takes slots, scale, low, high and seed, not {sorted(unknown)}.")
+    return SlotOffsetNoise(latent_dim=latent_dim, **{"seed": seed, **value})
 
 
 def _weight(value, paper_weight):
@@ -95,8 +109,11 @@ def build_model(config: dict):
       "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
       ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-    * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0), ``generator_steps``
-      (1), ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
+    * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0),
+      ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
+      ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), ``training_noise`` (None,
+      or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
+      optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
       ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
     * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
       ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
@@ -158,8 +175,10 @@ def build_model(config: dict):
         diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
         adversarial_loss=config.get("adversarial_loss", "non_saturating"),
         label_smoothing=config.get("label_smoothing", 0.0),
+        label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
         generator_steps=config.get("generator_steps", 1),
         update=config.get("update", "alternating"),
+        training_noise=_training_noise(config.get("training_noise"), latent_dim, shared["seed"]),
         **shared,
     )
     if config.get("compile", True):

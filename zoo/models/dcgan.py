@@ -8,6 +8,9 @@ pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With
 discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
 pass (as the authors' graph does: G and D losses came from one ``sess.run``). The discriminator loss
 never changes. ``GDPP_GAN_WEIGHT`` (1.0) is the paper's weight.
+
+Training noise is the prior's unless ``training_noise`` is set (``SlotOffsetNoise``, the GDPP
+Stacked-MNIST code's fixed per-slot offsets); ``generate`` always samples the prior.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import keras
 from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models import _common
+from zoo.models.slot_noise import SlotOffsetNoise
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
 #: How a ``train_step`` orders the two players' updates.
 UPDATES = ("alternating", "simultaneous")
+#: Which targets ``label_smoothing`` moves (see ``zoo.losses.discriminator_loss``).
+LABEL_SMOOTHING_MODES = ("one_sided", "two_sided")
 
 
 def _default_optimizer():
@@ -42,13 +48,18 @@ class DCGAN(keras.Model):
             ``latent_dim``.
         diversity_weight: GDPP weight ``w >= 0``; 0 trains a plain GAN, ``GDPP_GAN_WEIGHT`` the paper's.
         adversarial_loss: ``"non_saturating"`` (the papers') or ``"hinge"``.
-        label_smoothing: one-sided smoothing of the real target (``1 - label_smoothing``), in [0, 1).
+        label_smoothing: smoothing ``s`` in [0, 1) of the adversarial targets.
+        label_smoothing_mode: ``"one_sided"`` (the real target becomes ``1 - s``) or ``"two_sided"``
+            (also the discriminator's fake target ``s`` and the generator's target ``1 - s``, as the
+            GDPP Stacked-MNIST code trains with ``s = 0.1``).
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
         update: ``"alternating"`` (a D update, then G updates on fresh noise, as DCGAN trains) or
             ``"simultaneous"`` (both updates from one forward pass at the same parameters, as the GDPP
             synthetic script trains).
+        training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
+            dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
     """
 
     def __init__(
@@ -63,6 +74,8 @@ class DCGAN(keras.Model):
         gdpp_compute_dtype="float64",
         seed=0,
         update="alternating",
+        label_smoothing_mode="one_sided",
+        training_noise=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -90,6 +103,11 @@ class DCGAN(keras.Model):
             raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
         if adversarial_loss == "hinge" and label_smoothing:
             raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
+        if label_smoothing_mode not in LABEL_SMOOTHING_MODES:
+            raise ConfigError(
+                f"label_smoothing_mode must be one of {LABEL_SMOOTHING_MODES}, got {label_smoothing_mode!r}."
+            )
+        self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
         if gdpp_compute_dtype not in ("float64", "float32"):
@@ -101,6 +119,7 @@ class DCGAN(keras.Model):
         self.update = update
         self.adversarial_loss = adversarial_loss
         self.label_smoothing = float(label_smoothing)
+        self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
         self.seed = int(seed)
@@ -172,14 +191,46 @@ class DCGAN(keras.Model):
             gdpp_compute_dtype=self.gdpp_compute_dtype,
             seed=self.seed,
             update=self.update,
+            label_smoothing_mode=self.label_smoothing_mode,
+            training_noise=(
+                None if self.training_noise is None else keras.saving.serialize_keras_object(self.training_noise)
+            ),
         )
         return config
 
+    def _resolve_training_noise(self, noise):
+        if noise is None:
+            return None
+        if isinstance(noise, dict):
+            noise = keras.saving.deserialize_keras_object(noise)
+        if not isinstance(noise, SlotOffsetNoise):
+            raise ConfigError(
+                f"training_noise must be None or a zoo.models.SlotOffsetNoise, got {type(noise).__name__}."
+            )
+        if noise.latent_dim != self.latent_dim:
+            raise ConfigError(
+                f"training_noise makes {noise.latent_dim}-d latents but the generator takes {self.latent_dim}; "
+                "build SlotOffsetNoise with the model's latent_dim."
+            )
+        return noise
+
+    def _training_latents(self, batch, seed):
+        """``[batch, latent_dim]`` latents of one training draw: ``training_noise`` or the prior."""
+        source = self.prior if self.training_noise is None else self.training_noise
+        return source.sample(batch, seed)
+
     # ---- training -------------------------------------------------------------------------------
+
+    def _discriminator_loss(self, real_logits, fake_logits):
+        return losses.discriminator_loss(
+            real_logits, fake_logits, self.adversarial_loss, self.label_smoothing,
+            two_sided=self.label_smoothing_mode == "two_sided",
+        )
 
     def _generator_loss(self, real_features, fake_logits, fake_features):
         """The generator's loss (GDPP-weighted when ``diversity_weight > 0``) and the GDPP term."""
-        g_loss = losses.generator_loss(fake_logits, self.adversarial_loss)
+        smoothing = self.label_smoothing if self.label_smoothing_mode == "two_sided" else 0.0
+        g_loss = losses.generator_loss(fake_logits, self.adversarial_loss, smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
         diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
@@ -202,20 +253,18 @@ class DCGAN(keras.Model):
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
 
-        z = self.prior.sample(batch, _common.step_seed(self.seed, step, 0))
+        z = self._training_latents(batch, _common.step_seed(self.seed, step, 0))
         fake = self.generator(z, training=True)  # outside the tape: the D step does not differentiate G
         with tf.GradientTape() as tape:
             real_logits, real_features = self.discriminator(real, training=True)
             fake_logits, _ = self.discriminator(fake, training=True)
-            d_loss = losses.discriminator_loss(
-                real_logits, fake_logits, self.adversarial_loss, self.label_smoothing
-            )
+            d_loss = self._discriminator_loss(real_logits, fake_logits)
             scaled = _common.scaled_loss(self.d_optimizer, d_loss)
         self.d_optimizer.apply(tape.gradient(scaled, discriminator_vars), discriminator_vars)
         real_features = tf.stop_gradient(real_features)
 
         for g_step in range(self.generator_steps):
-            z = self.prior.sample(batch, _common.step_seed(self.seed, step, g_step + 1))
+            z = self._training_latents(batch, _common.step_seed(self.seed, step, g_step + 1))
             with tf.GradientTape() as tape:
                 fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
                 g_loss, diversity = self._generator_loss(real_features, fake_logits, fake_features)
@@ -229,13 +278,11 @@ class DCGAN(keras.Model):
         # synthetic script's single sess.run([d_opt, g_opt]) computes them.
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
-        z = self.prior.sample(tf.shape(real)[0], _common.step_seed(self.seed, step, 0))
+        z = self._training_latents(tf.shape(real)[0], _common.step_seed(self.seed, step, 0))
         with tf.GradientTape(persistent=True) as tape:
             real_logits, real_features = self.discriminator(real, training=True)
             fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = losses.discriminator_loss(
-                real_logits, fake_logits, self.adversarial_loss, self.label_smoothing
-            )
+            d_loss = self._discriminator_loss(real_logits, fake_logits)
             g_loss, diversity = self._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
             d_scaled = _common.scaled_loss(self.d_optimizer, d_loss)
             g_scaled = _common.scaled_loss(self.g_optimizer, g_loss)
