@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 # Paper Table 1: (modes, % high quality).
 PAPER = {
@@ -33,9 +32,7 @@ MAX_MODES = {("ring", False): 8, ("ring", True): 7, ("grid", False): 25, ("grid"
 
 
 def train_and_score(dataset, method, seed, args):
-    from training import config as config_lib
     from training import run as run_lib
-    from training import strategy as strategy_lib
     from zoo.metrics import evaluate
 
     # The recipes (ring_gan, ring_gdpp, grid_gan, grid_gdpp) seed the weights, the data and the prior
@@ -44,12 +41,7 @@ def train_and_score(dataset, method, seed, args):
     options = {"official_centres": True} if args.official_centres and dataset == "ring" else {}
     overrides = [f"seed={seed}", f"data.batch_size={args.batch_size}",
                  *(f"data.options.{key}={json.dumps(value)}" for key, value in options.items()), *args.set]
-    config = config_lib.resolve(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides)
-    model, batches, _, _ = run_lib.build(config, strategy_lib.setup("default"))
-    start = time.perf_counter()
-    model.fit(batches.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False,
-              callbacks=run_lib.ema_callbacks(config, model))
-    seconds = time.perf_counter() - start
+    model, _, seconds = run_lib.fit_steps(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides, args.iterations)
     report = evaluate(model, ["modes"], dataset=dataset, data_options=options, samples=args.samples, seed=seed)
     return {
         "dataset": dataset, "method": method, "seed": seed, "seconds": seconds,

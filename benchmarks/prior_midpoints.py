@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 # The paper's CelebA numbers: (IS prior, IS mid, FID prior, FID mid).
 PAPER_CELEBA = {
@@ -33,17 +32,10 @@ PAPER_CELEBA = {
 
 
 def train_and_score(prior, seed, args):
-    from training import config as config_lib
     from training import run as run_lib
-    from training import strategy as strategy_lib
     from zoo.metrics import evaluate
 
-    config = config_lib.resolve(f"digits_dcgan_{prior}", [f"seed={seed}", *args.set])
-    model, dataset, _, _ = run_lib.build(config, strategy_lib.setup("default"))
-    start = time.perf_counter()
-    model.fit(dataset.repeat(), epochs=1, steps_per_epoch=args.iterations, verbose=0, shuffle=False,
-              callbacks=run_lib.ema_callbacks(config, model))
-    seconds = time.perf_counter() - start
+    model, _, seconds = run_lib.fit_steps(f"digits_dcgan_{prior}", [f"seed={seed}", *args.set], args.iterations)
     report = evaluate(model, ["digits-fid", "digits-is"], samples=args.samples, seed=seed, midpoint=True)
     results = report["results"]
     return {

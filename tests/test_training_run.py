@@ -245,3 +245,25 @@ def test_ema_callbacks_end_a_plain_fit_with_the_generator_averages(tiny):
     averages = averaged.g_optimizer._model_variables_moving_average
     for variable, average in zip(averaged.generator.trainable_variables, averages):
         np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
+
+
+def test_fit_steps_sizes_the_schedule_to_the_iterations_it_runs(tiny):
+    # The benchmarks train for --iterations, not the recipe's length: a linear decay must end there
+    # (it used to reach 0 at the recipe's length, freezing longer runs, or never reach it).
+    from training import run as run_lib
+    from zoo.errors import ConfigError
+
+    model, config, seconds = run_lib.fit_steps(tiny, ["optimizer.decay=linear"], 5)
+    assert config["train"]["epochs"] == 1 and config["train"]["steps_per_epoch"] == 5 and seconds > 0
+    # The digits recipes make 2 generator updates per step: the generator's schedule counts both.
+    assert model.generator_steps == 2
+    assert (int(model.d_optimizer.iterations), int(model.g_optimizer.iterations)) == (5, 10)
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
+    schedules = [o.get_config()["learning_rate"]["config"] for o in (model.g_optimizer, model.d_optimizer)]
+    assert [schedule["decay_steps"] for schedule in schedules] == [10, 5]
+    again, _, _ = run_lib.fit_steps(tiny, ["optimizer.decay=linear"], 5)
+    for a, b in zip(model.weights, again.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ConfigError, match="iterations"):
+        run_lib.fit_steps(tiny, [], 0)

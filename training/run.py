@@ -38,17 +38,20 @@ def _optimizers(config: dict, total_steps: int):
 
     opt = config["optimizer"]
 
-    def adam(rate, ema=None):
+    def adam(rate, updates, ema=None):
+        # A schedule counts optimizer updates, not training steps: a GAN's generator makes
+        # generator_steps of them per step.
         if opt["decay"] == "linear":
-            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps=total_steps, end_learning_rate=0.0)
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps=updates, end_learning_rate=0.0)
         kwargs = {"use_ema": True, "ema_momentum": ema} if ema is not None else {}
         return keras.optimizers.Adam(rate, beta_1=opt["beta_1"], beta_2=opt["beta_2"], epsilon=opt["epsilon"], **kwargs)
 
     ema = config["train"]["ema"]
-    generator = adam(opt["learning_rate"], ema)
     if config["model"]["kind"] == "vae":
-        return generator, None
-    return generator, adam(opt["d_learning_rate"] or opt["learning_rate"])
+        return adam(opt["learning_rate"], total_steps, ema), None
+    generator_steps = config["model"]["options"].get("generator_steps", 1)
+    generator = adam(opt["learning_rate"], total_steps * generator_steps, ema)
+    return generator, adam(opt["d_learning_rate"] or opt["learning_rate"], total_steps)
 
 
 def _steps_per_epoch(config: dict, dataset) -> int:
@@ -128,6 +131,27 @@ def build(config: dict, placement):
             model.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=placement.jit)
     strategy_lib.adapt_model(model, placement)
     return model, dataset, spec, steps
+
+
+def fit_steps(recipe: str, overrides, iterations: int):
+    """Train ``recipe`` (with ``--set``-style ``overrides``) for ``iterations`` steps, no run directory.
+
+    What the paper benchmarks run: the recipe's model, data, seeds and deterministic ops, with its
+    length replaced by ``iterations`` (so a ``optimizer.decay=linear`` schedule ends where training
+    does) and its ``train.ema`` honoured. Returns ``(model, config, seconds)``.
+    """
+    from training import config as config_lib
+    from zoo.errors import ConfigError
+
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise ConfigError(f"iterations must be an int >= 1, got {iterations!r}.")
+    length = ["train.epochs=1", f"train.steps_per_epoch={iterations}"]
+    config = config_lib.resolve(recipe, [*overrides, *length])
+    model, dataset, _, steps = build(config, strategy_lib.setup("default"))
+    start = time.perf_counter()
+    model.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
+              callbacks=ema_callbacks(config, model))
+    return model, config, time.perf_counter() - start
 
 
 def ema_callbacks(config: dict, model) -> list:
