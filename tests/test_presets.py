@@ -168,5 +168,10 @@ def test_regenerating_a_preset_from_its_recipe_lands_near_its_card(tmp_path):
     name = "ring_gdpp_gan"
     rebuilt = presets.card(build(spec(name), tmp_path / "presets", tmp_path / "runs"))
     shipped = presets.card(name)
-    assert abs(rebuilt["metrics"]["modes"] - shipped["metrics"]["modes"]) <= 1
-    assert abs(rebuilt["metrics"]["high_quality_pct"] - shipped["metrics"]["high_quality_pct"]) <= 10.0
+    # Deterministic ops reproduce a run bit for bit on one machine, not across machines: with the
+    # same library versions another CPU's kernels round differently and 25,000 adversarial steps
+    # amplify that into another draw of the seed's outcome (rebuilt on two machines: 75.36 % and 85.84 %; seeds 0-2: 71.1-81.4 %).
+    # So the rebuild must meet the card's own target and land within that spread of it.
+    assert rebuilt["metrics"]["modes"] == shipped["metrics"]["modes"] == 8
+    assert rebuilt["metrics"]["high_quality_pct"] >= shipped["paper"]["high_quality_pct"]["value"]
+    assert abs(rebuilt["metrics"]["high_quality_pct"] - shipped["metrics"]["high_quality_pct"]) <= 15.0
