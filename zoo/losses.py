@@ -41,6 +41,8 @@ eigenvalues are 0), for identical rows, and for an identity kernel. :func:`gdpp_
 
 from __future__ import annotations
 
+import numbers
+
 from zoo._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
 
 from zoo.errors import ConfigError
@@ -181,7 +183,7 @@ def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_sm
     ``mean(relu(1 - real)) + mean(relu(1 + fake))`` (``label_smoothing`` must be 0).
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
-    _check_smoothing(kind, label_smoothing)
+    check_label_smoothing(kind, label_smoothing)
     real_logits = tf.cast(real_logits, tf.float32)
     fake_logits = tf.cast(fake_logits, tf.float32)
     if kind == "hinge":
@@ -201,7 +203,7 @@ def generator_loss(fake_logits, kind="non_saturating", label_smoothing=0.0):
     smoothing in :func:`discriminator_loss`). ``hinge``: ``-mean(fake)`` (``s`` must be 0).
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
-    _check_smoothing(kind, label_smoothing)
+    check_label_smoothing(kind, label_smoothing)
     fake_logits = tf.cast(fake_logits, tf.float32)
     if kind == "hinge":
         return -tf.reduce_mean(fake_logits)
@@ -211,9 +213,10 @@ def generator_loss(fake_logits, kind="non_saturating", label_smoothing=0.0):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=fake_logits))
 
 
-def _check_smoothing(kind, label_smoothing):
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+def check_label_smoothing(kind, label_smoothing):
+    """Raise ``ConfigError`` unless ``label_smoothing`` is a number in [0, 1), and 0 for ``hinge``."""
+    if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing < 1.0:
+        raise ConfigError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}.")
     if kind == "hinge" and label_smoothing:
         raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
 

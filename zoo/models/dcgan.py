@@ -99,10 +99,7 @@ class DCGAN(keras.Model):
             raise ConfigError(
                 f"adversarial_loss must be one of {losses.ADVERSARIAL_LOSSES}, got {adversarial_loss!r}."
             )
-        if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing < 1.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
-        if adversarial_loss == "hinge" and label_smoothing:
-            raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
+        losses.check_label_smoothing(adversarial_loss, label_smoothing)
         if label_smoothing_mode not in LABEL_SMOOTHING_MODES:
             raise ConfigError(
                 f"label_smoothing_mode must be one of {LABEL_SMOOTHING_MODES}, got {label_smoothing_mode!r}."
