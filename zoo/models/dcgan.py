@@ -60,6 +60,9 @@ class DCGAN(keras.Model):
             synthetic script trains).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
+        gdpp_eigenvector_signs: ``"samples"`` or ``"features"``, how ``losses.gdpp_loss`` fixes
+            eigenvector signs (measured on the grid in the README's GDPP Table 1).
+        gdpp_eigenvalue_weight: weight of the GDPP eigenvalue term (``losses.GDPP_EIGENVALUE_WEIGHT``).
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class DCGAN(keras.Model):
         update="alternating",
         label_smoothing_mode="one_sided",
         training_noise=None,
+        gdpp_eigenvector_signs="samples",
+        gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,8 +112,7 @@ class DCGAN(keras.Model):
         self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        if gdpp_compute_dtype not in ("float64", "float32"):
-            raise ConfigError(f"gdpp_compute_dtype must be 'float64' or 'float32', got {gdpp_compute_dtype!r}.")
+        _common.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight)
         if update not in UPDATES:
             raise ConfigError(f"update must be one of {UPDATES}, got {update!r}.")
         if update == "simultaneous" and generator_steps != 1:
@@ -119,6 +123,8 @@ class DCGAN(keras.Model):
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvector_signs = gdpp_eigenvector_signs
+        self.gdpp_eigenvalue_weight = float(gdpp_eigenvalue_weight)
         self.seed = int(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -186,6 +192,8 @@ class DCGAN(keras.Model):
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
+            gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
             update=self.update,
             label_smoothing_mode=self.label_smoothing_mode,
@@ -230,7 +238,10 @@ class DCGAN(keras.Model):
         g_loss = losses.generator_loss(fake_logits, self.adversarial_loss, smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
-        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        diversity = losses.gdpp_loss(
+            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvector_signs,
+            self.gdpp_eigenvalue_weight,
+        )
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
     def _record(self, d_loss, g_loss, diversity):

@@ -46,6 +46,8 @@ class VAE(keras.Model):
         kl_weight: weight of the KL term (1 is the ELBO).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+        gdpp_eigenvector_signs: ``"samples"`` or ``"features"`` (see ``losses.gdpp_loss``).
+        gdpp_eigenvalue_weight: weight of the GDPP eigenvalue term (``losses.GDPP_EIGENVALUE_WEIGHT``).
     """
 
     def __init__(
@@ -59,6 +61,8 @@ class VAE(keras.Model):
         kl_weight=1.0,
         gdpp_compute_dtype="float64",
         seed=0,
+        gdpp_eigenvector_signs="samples",
+        gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,12 +96,13 @@ class VAE(keras.Model):
             raise ConfigError(
                 f"reconstruction_scale must be > 0 and kl_weight >= 0, got {reconstruction_scale}, {kl_weight}."
             )
-        if gdpp_compute_dtype not in ("float64", "float32"):
-            raise ConfigError(f"gdpp_compute_dtype must be 'float64' or 'float32', got {gdpp_compute_dtype!r}.")
+        _common.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight)
         self.reconstruction = reconstruction
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvector_signs = gdpp_eigenvector_signs
+        self.gdpp_eigenvalue_weight = float(gdpp_eigenvalue_weight)
         self.seed = int(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -169,6 +174,8 @@ class VAE(keras.Model):
             reconstruction_scale=self.reconstruction_scale,
             kl_weight=self.kl_weight,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
+            gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
         )
         return config
@@ -212,7 +219,10 @@ class VAE(keras.Model):
             if self.diversity_weight > 0:
                 fakes = self._to_images(self.decoder(z_prior, training=True))
                 _, _, fake_features = self.encoder(fakes, training=True)
-                diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+                diversity = losses.gdpp_loss(
+                    real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvector_signs,
+                    self.gdpp_eigenvalue_weight,
+                )
                 loss = loss + self.diversity_weight * diversity
             scaled = _common.scaled_loss(self.optimizer, loss)
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
