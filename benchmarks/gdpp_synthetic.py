@@ -2,6 +2,7 @@
 
     python benchmarks/gdpp_synthetic.py                          # paper settings: 25,000 iterations, 5 seeds
     python benchmarks/gdpp_synthetic.py --iterations 300 --seeds 0   # smoke run (minutes on a laptop CPU)
+    python benchmarks/gdpp_synthetic.py --datasets grid --methods GDPP-GAN --iterations 50000 --probe-every 5000
 
 Paper settings (papers.md 2.4/2.6), trained through the recipes ``ring_gan``, ``ring_gdpp``,
 ``grid_gan``, ``grid_gdpp`` (the GDPP synthetic GAN: MLP 128 tanh, z 256 N(0, I), Adam D 1e-4 / G
@@ -32,6 +33,8 @@ MAX_MODES = {("ring", False): 8, ("ring", True): 7, ("grid", False): 25, ("grid"
 
 
 def train_and_score(dataset, method, seed, args):
+    import keras
+
     from training import run as run_lib
     from zoo.metrics import evaluate
 
@@ -41,12 +44,25 @@ def train_and_score(dataset, method, seed, args):
     options = {"official_centres": True} if args.official_centres and dataset == "ring" else {}
     overrides = [f"seed={seed}", f"data.batch_size={args.batch_size}",
                  *(f"data.options.{key}={json.dumps(value)}" for key, value in options.items()), *args.set]
-    model, _, seconds = run_lib.fit_steps(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides, args.iterations)
-    report = evaluate(model, ["modes"], dataset=dataset, data_options=options, samples=args.samples, seed=seed)
+    def score(model):
+        results = evaluate(model, ["modes"], dataset=dataset, data_options=options, samples=args.samples,
+                           seed=seed)["results"]
+        return int(results["modes"]["prior"]), results["high_quality_pct"]["prior"]
+
+    trajectory = []  # [iteration, modes, % HQ] every --probe-every iterations
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if args.probe_every and (batch + 1) % args.probe_every == 0 and batch + 1 < args.iterations:
+                trajectory.append([batch + 1, *score(self.model)])
+
+    model, _, seconds = run_lib.fit_steps(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides, args.iterations,
+                                          callbacks=[Probe()])
+    modes, quality = score(model)
+    trajectory.append([args.iterations, modes, quality])
     return {
         "dataset": dataset, "method": method, "seed": seed, "seconds": seconds,
-        "modes": int(report["results"]["modes"]["prior"]),
-        "high_quality_pct": report["results"]["high_quality_pct"]["prior"],
+        "modes": modes, "high_quality_pct": quality, "trajectory": trajectory,
     }
 
 
@@ -69,8 +85,12 @@ def main(argv=None) -> None:
     parser.add_argument("--official-centres", action="store_true", help="the official code's 7-centre ring")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a recipe override for every run, as `zoo train --set` takes it")
+    parser.add_argument("--probe-every", type=int, default=0, metavar="N",
+                        help="also score modes / %%HQ every N iterations (the training trajectory; 0: off)")
     parser.add_argument("--json", help="write every run's numbers here")
     args = parser.parse_args(argv)
+    if args.probe_every < 0 or args.iterations < 1:
+        parser.error("--probe-every must be >= 0 and --iterations >= 1")
 
     runs = []
     for dataset in args.datasets:
@@ -80,6 +100,9 @@ def main(argv=None) -> None:
                 r = runs[-1]
                 print(f"  {dataset} {method:8s} seed {seed}: {r['modes']} modes, {r['high_quality_pct']:.1f}% HQ "
                       f"({r['seconds']:.0f} s)", flush=True)
+                if args.probe_every:
+                    print("    every {:,} iterations, modes / %HQ: ".format(args.probe_every)
+                          + ", ".join(f"{m} / {q:.1f}" for _, m, q in r["trajectory"]), flush=True)
 
     print(f"\nGDPP Table 1, {args.iterations:,} iterations, batch {args.batch_size}, {args.samples:,} samples, "
           f"seeds {args.seeds}")

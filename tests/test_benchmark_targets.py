@@ -45,3 +45,16 @@ def test_prior_midpoints_target(fids, met):
 
 def test_prior_midpoints_target_needs_the_three_priors():
     assert _load("prior_midpoints").verdict(_means(uniform=(1.0, 2.0), nonparametric=(1.0, 1.1))) is None
+
+
+def test_gdpp_synthetic_probes_the_trajectory(tmp_path):
+    import json
+
+    bench = _load("gdpp_synthetic")
+    common = ["--datasets", "grid", "--methods", "GDPP-GAN", "--seeds", "1", "--iterations", "4", "--samples", "300"]
+    bench.main([*common, "--probe-every", "2", "--json", str(tmp_path / "probed.json")])
+    probed = json.loads((tmp_path / "probed.json").read_text())["runs"][0]
+    assert [row[0] for row in probed["trajectory"]] == [2, 4]
+    assert probed["trajectory"][-1] == [4, probed["modes"], probed["high_quality_pct"]]
+    with pytest.raises(SystemExit):
+        bench.main([*common, "--probe-every", "-1"])

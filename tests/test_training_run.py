@@ -267,3 +267,24 @@ def test_fit_steps_sizes_the_schedule_to_the_iterations_it_runs(tiny):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ConfigError, match="iterations"):
         run_lib.fit_steps(tiny, [], 0)
+
+
+def test_fit_steps_callbacks_that_sample_do_not_change_training(tiny):
+    # The benchmarks' probes generate from the model mid-run: training noise is stateless, so the
+    # weights end exactly where an unprobed run ends.
+    import keras
+
+    from training import run as run_lib
+
+    class Probe(keras.callbacks.Callback):
+        calls = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.generate(16, batch)
+            Probe.calls += 1
+
+    plain, _, _ = run_lib.fit_steps(tiny, [], 4)
+    probed, _, _ = run_lib.fit_steps(tiny, [], 4, callbacks=[Probe()])
+    assert Probe.calls == 4
+    for a, b in zip(plain.weights, probed.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

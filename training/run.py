@@ -133,12 +133,13 @@ def build(config: dict, placement):
     return model, dataset, spec, steps
 
 
-def fit_steps(recipe: str, overrides, iterations: int):
+def fit_steps(recipe: str, overrides, iterations: int, callbacks=()):
     """Train ``recipe`` (with ``--set``-style ``overrides``) for ``iterations`` steps, no run directory.
 
     What the paper benchmarks run: the recipe's model, data, seeds and deterministic ops, with its
     length replaced by ``iterations`` (so a ``optimizer.decay=linear`` schedule ends where training
-    does) and its ``train.ema`` honoured. Returns ``(model, config, seconds)``.
+    does) and its ``train.ema`` honoured. ``callbacks`` (Keras callbacks, e.g. a benchmark's probe)
+    run before the EMA one, so they see the raw weights. Returns ``(model, config, seconds)``.
     """
     from training import config as config_lib
     from zoo.errors import ConfigError
@@ -150,7 +151,7 @@ def fit_steps(recipe: str, overrides, iterations: int):
     model, dataset, _, steps = build(config, strategy_lib.setup("default"))
     start = time.perf_counter()
     model.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
-              callbacks=ema_callbacks(config, model))
+              callbacks=[*callbacks, *ema_callbacks(config, model)])
     return model, config, time.perf_counter() - start
 
 
