@@ -68,7 +68,8 @@ def test_eigenvalue_weight_scales_only_the_eigenvalue_term(batch, dims):
     structure = float(losses.gdpp_loss(real, fake, eigenvalue_weight=0.0))
     for weight in (1e-4, 1e-2, 1.0):
         expected = _reference_gdpp(real, fake, eigenvalue_weight=weight)
-        assert float(losses.gdpp_loss(real, fake, eigenvalue_weight=weight)) == pytest.approx(expected, abs=1e-5, rel=1e-5)
+        loss = float(losses.gdpp_loss(real, fake, eigenvalue_weight=weight))
+        assert loss == pytest.approx(expected, abs=1e-5, rel=1e-5)
     # The eigenvalue term is >= 0 and grows linearly with its weight.
     gap = float(losses.gdpp_loss(real, fake, eigenvalue_weight=1.0)) - structure
     assert gap > 0

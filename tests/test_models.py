@@ -427,7 +427,8 @@ def test_get_config_from_config_round_trip():
     assert (clone.prior.kind, clone.diversity_weight, clone.adversarial_loss, clone.generator_steps) == (
         "nonparametric", 1.0, "hinge", 2
     )
-    simultaneous = models.DCGAN.from_config(_dcgan(update="simultaneous", gdpp_eigenvector_signs="features").get_config())
+    simultaneous = _dcgan(update="simultaneous", gdpp_eigenvector_signs="features")
+    simultaneous = models.DCGAN.from_config(simultaneous.get_config())
     assert (simultaneous.update, clone.update) == ("simultaneous", "alternating")
     assert (simultaneous.gdpp_eigenvector_signs, clone.gdpp_eigenvector_signs) == ("features", "samples")
     assert clone.output_shape_ == gan.output_shape_ and clone.latent_dim == gan.latent_dim

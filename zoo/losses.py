@@ -133,6 +133,7 @@ def _minmax(values):
     return tf.where(degenerate, values, (values - low) / safe_spread)
 
 
+COMPUTE_DTYPES = ("float64", "float32")
 EIGENVECTOR_SIGNS = ("samples", "features")
 
 
@@ -163,10 +164,7 @@ def gdpp_loss(
         ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, or an
             unknown ``compute_dtype``, ``eigenvector_signs`` or a bad ``eigenvalue_weight``.
     """
-    if compute_dtype not in ("float64", "float32"):
-        raise ConfigError(f"compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
-    _check_kind(eigenvector_signs, EIGENVECTOR_SIGNS, "eigenvector_signs")
-    check_eigenvalue_weight(eigenvalue_weight)
+    check_gdpp_options(compute_dtype, eigenvector_signs, eigenvalue_weight)
     real_features = tf.convert_to_tensor(real_features)
     fake_features = tf.convert_to_tensor(fake_features)
     if real_features.shape.rank != 2 or real_features.shape != fake_features.shape:
@@ -196,11 +194,17 @@ def gdpp_loss(
     return tf.cast(loss, tf.float32)
 
 
-def check_eigenvalue_weight(weight, name="eigenvalue_weight"):
-    """ConfigError (naming the argument ``name``) unless ``weight`` is a finite number ``>= 0``."""
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight >= 0 or weight == float("inf"):
+def check_gdpp_options(compute_dtype, eigenvector_signs, eigenvalue_weight, prefix=""):
+    """ConfigError unless :func:`gdpp_loss` accepts these options; messages name ``prefix + argument``
+    (models check their ``gdpp_*`` options at construction, before any training)."""
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise ConfigError(f"{prefix}compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
+    if eigenvector_signs not in EIGENVECTOR_SIGNS:
+        raise ConfigError(f"{prefix}eigenvector_signs must be one of {EIGENVECTOR_SIGNS}, got {eigenvector_signs!r}.")
+    weight = eigenvalue_weight
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < float("inf"):
         raise ConfigError(
-            f"{name} must be a finite number >= 0 (the authors' GDPP eigenvalue weight is "
+            f"{prefix}eigenvalue_weight must be a finite number >= 0 (the authors' is "
             f"{GDPP_EIGENVALUE_WEIGHT}), got {weight!r}."
         )
 

@@ -8,24 +8,12 @@ from zoo._tf import tf
 
 import keras
 
-from zoo import losses
 from zoo.errors import ConfigError
 from zoo.priors import as_layer
 from zoo.priors.seeds import as_seed
 
 #: Samples per generator call in ``generate`` (bounds memory, not the result: z is drawn at once).
 GENERATE_CHUNK = 256
-
-
-def check_gdpp_options(compute_dtype, eigenvector_signs, eigenvalue_weight):
-    """ConfigError unless these are values ``losses.gdpp_loss`` accepts (checked before any training)."""
-    if compute_dtype not in ("float64", "float32"):
-        raise ConfigError(f"gdpp_compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
-    if eigenvector_signs not in losses.EIGENVECTOR_SIGNS:
-        raise ConfigError(
-            f"gdpp_eigenvector_signs must be one of {losses.EIGENVECTOR_SIGNS}, got {eigenvector_signs!r}."
-        )
-    losses.check_eigenvalue_weight(eigenvalue_weight, "gdpp_eigenvalue_weight")
 
 
 def check_diversity_weight(weight):

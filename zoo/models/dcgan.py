@@ -112,7 +112,7 @@ class DCGAN(keras.Model):
         self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        _common.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight)
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
         if update not in UPDATES:
             raise ConfigError(f"update must be one of {UPDATES}, got {update!r}.")
         if update == "simultaneous" and generator_steps != 1:

@@ -96,7 +96,7 @@ class VAE(keras.Model):
             raise ConfigError(
                 f"reconstruction_scale must be > 0 and kl_weight >= 0, got {reconstruction_scale}, {kl_weight}."
             )
-        _common.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight)
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
         self.reconstruction = reconstruction
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
