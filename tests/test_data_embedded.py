@@ -15,7 +15,7 @@ def _batches(ds, n=None):
 def test_names_cover_every_dataset():
     assert data.names() == sorted(
         ["ring", "grid", "digits", "stacked_digits", "mnist", "fashion_mnist", "cifar10", "celeb_a", "stacked_mnist"]
-        + ["folder"]
+        + ["folder", "mnist_5k", "stacked_mnist_5k"]
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
-from zoo.data import _checks, digits, folder, stacked, synthetic, tfds_sets
+from zoo.data import _checks, digits, folder, mnist5k, stacked, synthetic, tfds_sets
 from zoo.data.spec import DatasetSpec
 from zoo.errors import ConfigError
 
@@ -58,6 +58,24 @@ _ENTRIES: dict[str, Entry] = {
             stacked.spec,
             digits.stacked_load,
             digits.stacked_arrays,
+        ),
+        Entry(
+            "mnist_5k",
+            ("train", "test"),
+            {},
+            mnist5k.NATIVE_SIZE,
+            mnist5k.mnist_spec,
+            mnist5k.mnist_load,
+            mnist5k.mnist_arrays,
+        ),
+        Entry(
+            "stacked_mnist_5k",
+            ("train", "test"),
+            _STACKED_OPTIONS,
+            mnist5k.NATIVE_SIZE,
+            stacked.spec,
+            mnist5k.stacked_load,
+            mnist5k.stacked_arrays,
         ),
         *(
             Entry(
@@ -123,8 +141,8 @@ def arrays(name: str, *, split: str = "train", image_size: int | None = None, se
 
     Returns:
         ``x``: float32, ``[N, 2]`` points (ring, grid) or ``[N, S, S, C]`` images in [-1, 1];
-        ``labels``: int64 ``[N]``: mixture component (ring, grid), digit 0..9 (digits) or triplet
-        class ``100*c0 + 10*c1 + c2`` (stacked_digits).
+        ``labels``: int64 ``[N]``: mixture component (ring, grid), digit 0..9 (digits, mnist_5k) or triplet
+        class ``100*c0 + 10*c1 + c2`` (stacked_digits, stacked_mnist_5k).
     """
     entry = _entry(name)
     if entry.arrays is None:
