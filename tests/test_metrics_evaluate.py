@@ -58,6 +58,32 @@ def test_stacked_digits_replaying_real_data_score_like_the_data():
     assert result["kl"]["prior"] < 3.0
 
 
+def test_stacked_mnist_5k_is_read_by_the_mnist_classifier():
+    x, labels = data.arrays("stacked_mnist_5k", split="test", num_examples=400)
+    model = ReplayModel(x)
+    report = evaluate(model, dataset="stacked_mnist_5k", samples=400, seed=1)
+    true_labels = labels[model.index(prior_and_midpoint_latents(model.prior, 400, 1)[0])]
+    # The MNIST classifier reads ~99% of digits right, ~97% of triplets: the mode count is close to
+    # the true one, and far from what the 8x8-digits classifier makes of real MNIST.
+    assert abs(report["results"]["modes"]["prior"] - len(np.unique(true_labels))) <= 0.04 * len(np.unique(true_labels))
+    from zoo.metrics.classifier import for_dataset
+
+    assert for_dataset("stacked_mnist_5k") == for_dataset("mnist") == "mnist"
+    assert for_dataset("stacked_digits") == for_dataset("folder") == "digits"
+
+
+def test_mnist_5k_defaults_to_mnist_fid_and_separates_real_from_untrained(tiny_dcgan):
+    x, _ = data.arrays("mnist_5k", split="test")
+    metrics = ["mnist-fid", "mnist-is", "precision-recall"]
+    real = evaluate(ReplayModel(x), metrics, dataset="mnist_5k", samples=400, seed=0)
+    fake = evaluate(tiny_dcgan, metrics, dataset="mnist_5k", samples=400, seed=0)["results"]
+    assert real["results"]["mnist-FID"]["prior"] < 0.1 * fake["mnist-FID"]["prior"]
+    assert real["results"]["mnist-IS"]["prior"] > 8.0 and fake["mnist-IS"]["prior"] < 3.0
+    assert real["results"]["recall"]["prior"] > 0.5 > fake["recall"]["prior"]
+    defaults = evaluate(ReplayModel(x), dataset="mnist_5k", samples=200, seed=0, midpoint=False)["metrics"]
+    assert defaults == ["mnist-fid", "precision-recall"]
+
+
 def test_digits_metrics_separate_real_from_untrained(tiny_dcgan):
     x, _ = data.arrays("digits", split="test")
     metrics = ["digits-fid", "digits-is", "precision-recall", "density-coverage"]
@@ -119,6 +145,20 @@ def test_digit_classifier_ships_with_its_held_out_accuracy():
     features, logits = DigitFeatures()(x)
     assert features.shape == (450, 128)
     assert np.mean(np.argmax(logits, axis=1) == labels) == pytest.approx(card["test_accuracy"])
+
+
+def test_mnist_classifier_ships_with_its_held_out_accuracy():
+    from zoo.metrics import classifier
+    from zoo.metrics.features import get_extractor
+
+    card = classifier.card("mnist")
+    assert card["test_accuracy"] >= classifier.get_spec("mnist").required_accuracy == 0.985
+    x, labels = data.arrays("mnist_5k", split="test")
+    features, logits = get_extractor("mnist")(x)
+    assert features.shape == (1000, 128)
+    assert np.mean(np.argmax(logits, axis=1) == labels) == pytest.approx(card["test_accuracy"])
+    with pytest.raises(ConfigError, match="unknown digit classifier"):
+        classifier.get_spec("emnist")
 
 
 def test_extractors_check_shapes_and_inception_runs_without_weights():

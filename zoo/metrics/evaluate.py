@@ -6,13 +6,19 @@ Which metrics apply depends on the dataset kind (``zoo.data.spec``):
 kind        metrics                                      defaults
 ==========  ==========================================  ==========================
 points      modes (modes, high_quality_pct)             modes
-digits      digits-fid, digits-kid, digits-is,          digits-fid, precision-recall
-            precision-recall, density-coverage,         (prior and mid-point)
+digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall
+            mnist-fid, mnist-kid, mnist-is,             (prior and mid-point)
+            precision-recall, density-coverage,
             inception-fid, inception-kid
 stacked     modes (modes, kl), inception-*              modes
 images      inception-fid, inception-kid,               inception-fid (prior and
             precision-recall, density-coverage          mid-point)
 ==========  ==========================================  ==========================
+
+One-channel digit sets and stacked sets are read by the classifier of their family F
+(:func:`zoo.metrics.classifier.for_dataset`): ``mnist`` for ``mnist_5k``, ``stacked_mnist_5k``,
+``mnist`` and ``stacked_mnist``, ``digits`` otherwise; it gives the default FID, the features of
+precision/recall and density/coverage, and the per-channel digits of the stacked mode count.
 
 VAEs add ``reconstruction`` (per-pixel MSE of ``reconstruct`` on held-out images) and
 ``posterior-kl`` (mean KL(q(z|x) || prior), analytic for a normal prior, else a one-draw Monte-Carlo
@@ -33,6 +39,7 @@ import time
 import numpy as np
 
 from zoo.errors import ConfigError
+from zoo.metrics.classifier import for_dataset as classifier_for
 
 #: metric name -> (dataset kinds it applies to, one-line description)
 METRICS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -40,6 +47,9 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "digits-fid": (("digits",), "FID on the zoo digit classifier's 128-d features"),
     "digits-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on digit-classifier features"),
     "digits-is": (("digits",), "Inception Score (whole-set variant) from the digit classifier's logits"),
+    "mnist-fid": (("digits",), "FID on the zoo MNIST classifier's 128-d features"),
+    "mnist-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on MNIST-classifier features"),
+    "mnist-is": (("digits",), "Inception Score (whole-set variant) from the MNIST classifier's logits"),
     "precision-recall": (("digits", "images"), "improved precision/recall, k=3"),
     "density-coverage": (("digits", "images"), "density/coverage, k=5"),
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
@@ -77,8 +87,10 @@ def is_vae(model) -> bool:
     return hasattr(model, "decoder") and hasattr(model, "encode")
 
 
-def default_metrics(kind: str, vae: bool = False) -> list[str]:
-    return _DEFAULTS[kind] + (list(_MODEL_METRICS) if vae else [])
+def default_metrics(kind: str, vae: bool = False, family: str = "digits") -> list[str]:
+    """The defaults of a dataset kind; ``family``: the dataset's classifier (``digits`` or ``mnist``)."""
+    defaults = [f"{family}-fid" if m == "digits-fid" else m for m in _DEFAULTS[kind]]
+    return defaults + (list(_MODEL_METRICS) if vae else [])
 
 
 def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
@@ -111,13 +123,15 @@ def infer_dataset(model) -> str:
     )
 
 
-def _extractor_for(metric: str, kind: str) -> str | None:
-    if metric.startswith("digits-"):
-        return "digits"
-    if metric.startswith("inception-"):
-        return "inception"
+_CLASSIFIER_PREFIXES = ("digits", "mnist")
+
+
+def _extractor_for(metric: str, kind: str, family: str) -> str | None:
+    prefix = metric.split("-")[0]
+    if prefix in _CLASSIFIER_PREFIXES + ("inception",):
+        return prefix
     if metric in ("precision-recall", "density-coverage"):
-        return "digits" if kind == "digits" else "inception"
+        return family if kind == "digits" else "inception"
     return None
 
 
@@ -137,7 +151,7 @@ class _Collected:
     points: list = dataclasses.field(default_factory=list)
     triplets: list = dataclasses.field(default_factory=list)
 
-    def add(self, samples, extractors: dict, kind: str, want_modes: bool):
+    def add(self, samples, extractors: dict, kind: str, want_modes: bool, family: str):
         for name, extractor in extractors.items():
             features, logits = extractor(samples)
             self.features.setdefault(name, []).append(features)
@@ -146,7 +160,7 @@ class _Collected:
         if want_modes and kind == "points":
             self.points.append(np.asarray(samples, np.float32))
         if want_modes and kind == "stacked":
-            self.triplets.append(_classify_triplets(samples))
+            self.triplets.append(_classify_triplets(samples, family))
 
     def finish(self):
         join = lambda parts: np.concatenate(parts) if parts else None  # noqa: E731
@@ -156,14 +170,14 @@ class _Collected:
         return self
 
 
-def _classify_triplets(images) -> np.ndarray:
+def _classify_triplets(images, family: str) -> np.ndarray:
     from zoo.metrics.modes import triplet_labels
 
     images = np.asarray(images, np.float32)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ConfigError(f"stacked-digit samples must be [B, H, W, 3] images, got shape {images.shape}.")
     channels = np.moveaxis(images, -1, 1).reshape(-1, *images.shape[1:3], 1)
-    _, logits = _extractor("digits", "{}")(channels)
+    _, logits = _extractor(family, "{}")(channels)
     return triplet_labels(np.argmax(logits, axis=1).reshape(-1, 3))
 
 
@@ -194,7 +208,7 @@ def _reference_features(dataset: str, options_json: str, image_size, extractor: 
     return _extractor(extractor, extractor_json)(reference)
 
 
-def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind: str) -> dict:
+def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind: str, family: str) -> dict:
     from zoo.metrics.fid import fid
     from zoo.metrics.inception_score import inception_score
     from zoo.metrics.kid import kid
@@ -203,10 +217,10 @@ def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind
 
     values = {}
     for metric in metrics:
-        source = _extractor_for(metric, kind)
+        source = _extractor_for(metric, kind, family)
         fake_f = collected.features.get(source)
         real_f = real.features.get(source)
-        label = "digits" if source == "digits" else "Keras-InceptionV3"
+        label = source if source in _CLASSIFIER_PREFIXES else "Keras-InceptionV3"
         if metric == "modes" and kind == "points":
             result = synthetic_modes(collected.points, spec.centres, spec.std)
             values.update(modes=result["modes"], high_quality_pct=100.0 * result["high_quality"])
@@ -219,8 +233,8 @@ def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind
             subset = min(_KID_SUBSET, len(real_f), len(fake_f))
             mean, std = kid(real_f, fake_f, subset_size=subset, subsets=_KID_SUBSETS)
             values.update({f"{label}-KID": mean, f"{label}-KID-std": std})
-        elif metric == "digits-is":
-            values["digits-IS"] = inception_score(collected.logits["digits"])[0]
+        elif metric.endswith("-is"):
+            values[f"{source}-IS"] = inception_score(collected.logits[source])[0]
         elif metric == "precision-recall":
             values.update(precision_recall(real_f, fake_f, k=3))
         elif metric == "density-coverage":
@@ -326,16 +340,17 @@ def evaluate(
             f"{spec.element_shape}; pass the dataset the model was trained on."
         )
     kind, vae = dataset_kind(spec), is_vae(model)
-    metrics = _check_metrics(default_metrics(kind, vae) if metrics is None else metrics, kind, vae)
+    family = classifier_for(dataset)
+    metrics = _check_metrics(default_metrics(kind, vae, family) if metrics is None else metrics, kind, vae)
     midpoint = _MIDPOINT_BY_DEFAULT[kind] if midpoint is None else bool(midpoint)
     sample_metrics = [m for m in metrics if m not in _MODEL_METRICS]
     extractor_options = extractor_options or {}
-    extractor_names = sorted({e for m in sample_metrics if (e := _extractor_for(m, kind))})
+    extractor_names = sorted({e for m in sample_metrics if (e := _extractor_for(m, kind, family))})
     extractor_json = {name: json.dumps(extractor_options.get(name, {}), sort_keys=True) for name in extractor_names}
     extractors = {name: _extractor(name, extractor_json[name]) for name in extractor_names}
     options_json = json.dumps(data_options, sort_keys=True)
     for metric in sample_metrics:
-        source = _extractor_for(metric, kind)
+        source = _extractor_for(metric, kind, family)
         if metric.endswith("-fid") and samples <= extractors[source].feature_dim:
             raise ConfigError(
                 f"{metric} needs more samples than its {extractors[source].feature_dim} feature dimensions "
@@ -363,10 +378,12 @@ def evaluate(
         for name, z in latents.items():
             collected = _Collected()
             for begin in range(0, len(z), batch_size):
-                collected.add(_decode(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics)
+                collected.add(
+                    _decode(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics, family
+                )
                 if bar is not None:
                     bar.add(1)
-            sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind)
+            sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind, family)
 
     results = combine(sets["prior"], sets["midpoint"]) if sample_metrics else {}
     model_metrics = [m for m in metrics if m in _MODEL_METRICS]
