@@ -58,3 +58,22 @@ def test_gdpp_synthetic_probes_the_trajectory(tmp_path):
     assert probed["trajectory"][-1] == [4, probed["modes"], probed["high_quality_pct"]]
     with pytest.raises(SystemExit):
         bench.main([*common, "--probe-every", "-1"])
+
+
+def _stacked(method, seed, modes, kl):
+    return {"method": method, "seed": seed, "modes": modes, "kl": kl}
+
+
+def test_stacked_mnist_targets_need_every_seed_and_each_gdpp_model_ahead_of_its_baseline():
+    bench = _load("stacked_mnist")
+    good = [_stacked("DCGAN", 0, 427, 3.1), _stacked("GDPP-GAN", 0, 1000, 0.13),
+            _stacked("DCGAN", 1, 900, 0.5), _stacked("GDPP-GAN", 1, 995, 0.19),
+            _stacked("VAE", 0, 341, 2.4), _stacked("GDPP-VAE", 0, 623, 1.3)]
+    assert [met for _, met in bench.verdicts(good)] == [True, True, True]
+    # One seed under 990 modes fails the GDPP-GAN target, not the comparison.
+    weak = good[:3] + [_stacked("GDPP-GAN", 1, 985, 0.19)]
+    assert [met for _, met in bench.verdicts(weak)] == [False, True]
+    # Ahead on modes but not on KL: the comparison fails.
+    worse_kl = [_stacked("VAE", 0, 341, 1.2), _stacked("GDPP-VAE", 0, 623, 1.3)]
+    assert bench.verdicts(worse_kl) == [("GDPP-VAE ahead of VAE on modes and KL on every seed", False)]
+    assert "1000" in bench.table(good) and "GDPP-VAE" in bench.table(good)

@@ -87,25 +87,31 @@ _VAE_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", 
 _STACKED_EVAL = {"dataset": "stacked_digits", "metrics": ["modes"], "samples": 26000, "seed": 0, "midpoint": False}
 
 
-def _celeba_paper(prior: str) -> dict:
+_MNIST_EVAL = {"dataset": "mnist_5k", "metrics": ["mnist-fid", "precision-recall"], "samples": 2000, "seed": 0,
+               "midpoint": True}
+_MNIST_VAE_EVAL = {**_MNIST_EVAL, "metrics": ["mnist-fid", "precision-recall", "reconstruction", "posterior-kl"]}
+_STACKED_MNIST_EVAL = {**_STACKED_EVAL, "dataset": "stacked_mnist_5k"}
+
+
+def _celeba_paper(prior: str, family: str = "digits") -> dict:
     fid = {"uniform": (24.055, 40.371), "normal": (26.173, 42.136), "nonparametric": (17.735, 19.115)}[prior]
-    source = f"{_NP} slides, CelebA FID ({prior} prior); the zoo measures digits-FID, so compare ratios"
+    source = f"{_NP} slides, CelebA FID ({prior} prior); the zoo measures {family}-FID, so compare ratios"
     return {
-        "digits-FID/prior": {"value": fid[0], "source": source},
-        "digits-FID/midpoint": {"value": fid[1], "source": source},
-        "digits-FID/ratio": {"value": round(fid[1] / fid[0], 3), "source": source},
+        f"{family}-FID/prior": {"value": fid[0], "source": source},
+        f"{family}-FID/midpoint": {"value": fid[1], "source": source},
+        f"{family}-FID/ratio": {"value": round(fid[1] / fid[0], 3), "source": source},
     }
 
 
-def _stacked_paper(gdpp: bool) -> dict:
+def _stacked_paper(gdpp: bool, data: str = "stacked 8x8 sklearn digits") -> dict:
     modes, kl = (1000, 0.135) if gdpp else (427, 3.163)
-    source = f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-GAN' if gdpp else 'DCGAN'} (the zoo: stacked 8x8 sklearn digits)"
+    source = f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-GAN' if gdpp else 'DCGAN'} (the zoo: {data})"
     return {"modes": {"value": modes, "source": source}, "kl": {"value": kl, "source": source}}
 
 
-def _vae_paper(gdpp: bool) -> dict:
+def _vae_paper(gdpp: bool, data: str = "digits") -> dict:
     modes, kl = (623, 1.328) if gdpp else (341, 2.409)
-    source = (f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-VAE' if gdpp else 'VAE'} modes/KL: no digits "
+    source = (f"{_GDPP} Table 3, Stacked-MNIST {'GDPP-VAE' if gdpp else 'VAE'} modes/KL: no {data} "
               "reconstruction/KL in the paper, shown for reference only")
     return {"paper-stacked-modes": {"value": modes, "source": source},
             "paper-stacked-kl": {"value": kl, "source": source}}
@@ -138,6 +144,18 @@ PRESETS: tuple[PresetSpec, ...] = (
                _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False)),
     PresetSpec("stacked_digits_gdpp_gan", "stacked_digits_gdpp", "GDPP-GAN on stacked RGB digits, 1000 modes",
                _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True)),
+    *(PresetSpec(f"mnist_dcgan_{prior}", f"mnist_dcgan_{prior}", f"DCGAN on real MNIST digits, {prior} prior",
+                 _MNIST_EVAL, paper=_celeba_paper(prior, "mnist"))
+      for prior in ("uniform", "normal", "nonparametric")),
+    PresetSpec("mnist_vae", "mnist_vae", "VAE on real MNIST digits, normal prior", _MNIST_VAE_EVAL,
+               paper=_vae_paper(False, "MNIST")),
+    PresetSpec("mnist_gdpp_vae", "mnist_gdpp_vae", "GDPP-VAE on real MNIST digits (DPP weight 100)", _MNIST_VAE_EVAL,
+               paper=_vae_paper(True, "MNIST")),
+    PresetSpec("stacked_mnist_gan", "stacked_mnist_5k_gan", "DCGAN on Stacked-MNIST (real MNIST digits), 1000 modes",
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False, "stacked mnist_5k digits")),
+    PresetSpec("stacked_mnist_gdpp_gan", "stacked_mnist_5k_gdpp",
+               "GDPP-GAN on Stacked-MNIST (real MNIST digits), 1000 modes",
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True, "stacked mnist_5k digits")),
 )
 
 
@@ -211,10 +229,12 @@ def flat_results(results: dict) -> dict[str, float]:
 
 
 def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tuple[str, ...] = (),
-          verbose=0) -> pathlib.Path:
+          verbose=0, resume: bool = False) -> pathlib.Path:
     """Train, measure and write one preset to ``out/<name>``; returns the preset directory.
 
-    ``extra``: ``--set`` overrides applied after the spec's (recorded on the card)."""
+    ``extra``: ``--set`` overrides applied after the spec's (recorded on the card). ``resume``: carry
+    on the preset's run directory from its last checkpoint (a finished run is only measured) instead
+    of training from scratch, so a build cut off by a session's end loses at most one epoch."""
     from zoo import presets as zoo_presets
     from zoo._tf import tf  # noqa: F401
 
@@ -224,7 +244,8 @@ def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tu
 
     config = resolved_config(entry, tuple(extra))
     run_dir = runs / entry.name
-    result = run_lib.train(config, run_dir, overwrite=True, verbose=verbose,
+    resume = resume and (run_dir / run_lib.rundir_lib.RUN_FILE).exists()
+    result = run_lib.train(config, run_dir, resume=resume, overwrite=not resume, verbose=verbose,
                            command=[sys.executable, "-m", "training.presets", "build", "--only", entry.name,
                                     *(f"--set={pair}" for pair in extra)])
     model = keras.saving.load_model(result.path / run_lib.rundir_lib.MODEL_FILE, compile=False)
@@ -325,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
                               help="where the preset directories go (default: the shipped package data)")
     build_parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                               help="a further recipe override for every preset built (recorded on the card)")
+    build_parser.add_argument("--resume", action="store_true",
+                              help="continue each preset's run directory from its last checkpoint instead of "
+                                   "retraining (a finished run is only measured and written)")
     build_parser.add_argument("--runs", type=pathlib.Path, default=DEFAULT_RUNS,
                               help="run directories of the training runs (default: %(default)s)")
     commands.add_parser("list", help="the preset table: name, recipe, overrides")
@@ -348,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [spec(name) for name in args.only] if args.only else list(PRESETS)
             for entry in chosen:
                 started = time.perf_counter()
-                path = build(entry, args.out, args.runs, extra=tuple(args.extra))
+                path = build(entry, args.out, args.runs, extra=tuple(args.extra), resume=args.resume)
                 card = json.loads((path / "card.json").read_text())
                 print(f"{entry.name}: {card['metrics']} ({time.perf_counter() - started:.0f} s) -> {path}", flush=True)
     except ConfigError as error:
