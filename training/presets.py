@@ -291,23 +291,28 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
         met = None if m is None else (m >= modes and h >= hq)
         checks.append((f"{dataset} GDPP-GAN: all {modes} modes, %HQ >= {hq}", met,
                        "missing" if m is None else f"{m} modes, {h:.1f}% HQ"))
-    g_modes, g_kl = metric("stacked_digits_gan", "modes"), metric("stacked_digits_gan", "kl")
-    d_modes, d_kl = metric("stacked_digits_gdpp_gan", "modes"), metric("stacked_digits_gdpp_gan", "kl")
-    missing = None in (g_modes, d_modes)
-    checks.append(("stacked GDPP-GAN: more modes and lower KL than the GAN",
-                   None if missing else (d_modes > g_modes and d_kl < g_kl),
-                   "missing" if missing else f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
-    ratios = {p: metric(f"digits_dcgan_{p}", "digits-FID/ratio") for p in ("nonparametric", "normal", "uniform")}
-    missing = None in ratios.values()
-    met = None if missing else (ratios["nonparametric"] <= 1.15 and ratios["normal"] > ratios["nonparametric"]
-                                and ratios["uniform"] > ratios["nonparametric"])
-    checks.append(("digits non-parametric prior: mid-point/prior FID <= 1.15, normal and uniform degrade more",
-                   met, "missing" if missing else ", ".join(f"{p} {r:.3f}" for p, r in ratios.items())))
+    for data, label in (("stacked_digits", "stacked digits"), ("stacked_mnist", "Stacked-MNIST (mnist_5k)")):
+        gan, gdpp = f"{data}_gan", f"{data}_gdpp_gan"
+        g_modes, g_kl = metric(gan, "modes"), metric(gan, "kl")
+        d_modes, d_kl = metric(gdpp, "modes"), metric(gdpp, "kl")
+        missing = None in (g_modes, d_modes)
+        checks.append((f"{label} GDPP-GAN: more modes and lower KL than the GAN",
+                       None if missing else (d_modes > g_modes and d_kl < g_kl),
+                       "missing" if missing else
+                       f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
+    for data, bound in (("digits", 1.15), ("mnist", 1.10)):
+        ratios = {p: metric(f"{data}_dcgan_{p}", f"{data}-FID/ratio") for p in ("nonparametric", "normal", "uniform")}
+        missing = None in ratios.values()
+        met = None if missing else (ratios["nonparametric"] <= bound and ratios["normal"] > ratios["nonparametric"]
+                                    and ratios["uniform"] > ratios["nonparametric"])
+        checks.append((f"{data} non-parametric prior: mid-point/prior FID <= {bound}, normal and uniform degrade more",
+                       met, "missing" if missing else ", ".join(f"{p} {r:.3f}" for p, r in ratios.items())))
     return checks
 
 
 # Card metrics the README table shows (the cards hold the rest: mid-point precision/recall, ratios).
 _HEADLINE = ("modes", "high_quality_pct", "kl", "digits-FID/prior", "digits-FID/midpoint", "digits-FID/ratio",
+             "mnist-FID/prior", "mnist-FID/midpoint", "mnist-FID/ratio",
              "precision/prior", "recall/prior", "reconstruction-mse", "posterior-kl")
 
 
