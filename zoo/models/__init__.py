@@ -40,7 +40,7 @@ MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
 _COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "gdpp_eigenvector_signs",
                 "gdpp_eigenvalue_weight", "seed", "compile", "jit_compile"}
-_GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps", "update",
+_GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
 _KEYS = {
@@ -113,7 +113,7 @@ def build_model(config: dict):
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
     * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0),
       ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
-      ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), ``training_noise`` (None,
+      ``training_noise`` (None,
       or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
       optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
       ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
@@ -183,7 +183,6 @@ def build_model(config: dict):
         label_smoothing=config.get("label_smoothing", 0.0),
         label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
         generator_steps=config.get("generator_steps", 1),
-        update=config.get("update", "alternating"),
         training_noise=_training_noise(config.get("training_noise"), latent_dim, shared["seed"]),
         **shared,
     )

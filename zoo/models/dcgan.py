@@ -1,8 +1,7 @@
 """``DCGAN``: a GAN (image DCGAN or the synthetic MLP GAN) trained with ``model.fit``, optionally GDPP.
 
 One ``train_step`` = one discriminator update followed by ``generator_steps`` generator updates,
-each on a fresh prior sample (``update="alternating"``), or both players updated from one forward
-pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With
+each on a fresh prior sample. With
 ``diversity_weight = w > 0`` the generator loss is the GDPP paper's
 ``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
 discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
@@ -26,8 +25,8 @@ from zoo.models.slot_noise import SlotOffsetNoise
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
-#: How a ``train_step`` orders the two players' updates.
-UPDATES = ("alternating", "simultaneous")
+#: Options earlier releases took, with the value the model now always uses (saved files may carry them).
+_RETIRED = {"update": "alternating"}
 #: Which targets ``label_smoothing`` moves (see ``zoo.losses.discriminator_loss``).
 LABEL_SMOOTHING_MODES = ("one_sided", "two_sided")
 
@@ -55,9 +54,6 @@ class DCGAN(keras.Model):
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
-        update: ``"alternating"`` (a D update, then G updates on fresh noise, as DCGAN trains) or
-            ``"simultaneous"`` (both updates from one forward pass at the same parameters, as the GDPP
-            synthetic script trains).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
         gdpp_eigenvector_signs: ``"samples"`` or ``"features"``, how ``losses.gdpp_loss`` fixes
@@ -76,13 +72,13 @@ class DCGAN(keras.Model):
         generator_steps=1,
         gdpp_compute_dtype="float64",
         seed=0,
-        update="alternating",
         label_smoothing_mode="one_sided",
         training_noise=None,
         gdpp_eigenvector_signs="samples",
         gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
+        _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
         super().__init__(**kwargs)
         self.generator = _common.deserialize_submodel(generator, "generator")
         self.discriminator = _common.deserialize_submodel(discriminator, "discriminator")
@@ -113,11 +109,6 @@ class DCGAN(keras.Model):
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
         losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
-        if update not in UPDATES:
-            raise ConfigError(f"update must be one of {UPDATES}, got {update!r}.")
-        if update == "simultaneous" and generator_steps != 1:
-            raise ConfigError("update='simultaneous' makes one generator step per step; set generator_steps to 1.")
-        self.update = update
         self.adversarial_loss = adversarial_loss
         self.label_smoothing = float(label_smoothing)
         self.label_smoothing_mode = label_smoothing_mode
@@ -195,7 +186,6 @@ class DCGAN(keras.Model):
             gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
             gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
-            update=self.update,
             label_smoothing_mode=self.label_smoothing_mode,
             training_noise=(
                 None if self.training_noise is None else keras.saving.serialize_keras_object(self.training_noise)
@@ -255,8 +245,6 @@ class DCGAN(keras.Model):
         if self.diversity_weight > 0:
             real = _common.check_gdpp_batch(real, "DCGAN")
         step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
-        if self.update == "simultaneous":
-            return self._simultaneous_step(real, step)
         batch = tf.shape(real)[0]
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
@@ -279,27 +267,6 @@ class DCGAN(keras.Model):
                 scaled = _common.scaled_loss(self.g_optimizer, g_loss)
             self.g_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
             self._record(d_loss, g_loss, diversity)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def _simultaneous_step(self, real, step):
-        # Both players' gradients come from one forward pass at the same parameters, as the GDPP
-        # synthetic script's single sess.run([d_opt, g_opt]) computes them.
-        generator_vars = self.generator.trainable_variables
-        discriminator_vars = self.discriminator.trainable_variables
-        z = self._training_latents(tf.shape(real)[0], _common.step_seed(self.seed, step, 0))
-        with tf.GradientTape(persistent=True) as tape:
-            real_logits, real_features = self.discriminator(real, training=True)
-            fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = self._discriminator_loss(real_logits, fake_logits)
-            g_loss, diversity = self._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
-            d_scaled = _common.scaled_loss(self.d_optimizer, d_loss)
-            g_scaled = _common.scaled_loss(self.g_optimizer, g_loss)
-        d_grads = tape.gradient(d_scaled, discriminator_vars)
-        g_grads = tape.gradient(g_scaled, generator_vars)
-        del tape
-        self.d_optimizer.apply(d_grads, discriminator_vars)
-        self.g_optimizer.apply(g_grads, generator_vars)
-        self._record(d_loss, g_loss, diversity)
         return {metric.name: metric.result() for metric in self.metrics}
 
     # ---- sampling -------------------------------------------------------------------------------
