@@ -6,7 +6,6 @@ docstring for the keys.
 
 from __future__ import annotations
 
-from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models.architectures import (
     dcgan_discriminator,
@@ -38,8 +37,8 @@ __all__ = [
 
 MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
-_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "gdpp_eigenvector_signs",
-                "gdpp_eigenvalue_weight", "seed", "compile", "jit_compile"}
+_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile",
+                "jit_compile"}
 _GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
@@ -119,9 +118,7 @@ def build_model(config: dict):
       ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
     * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
       ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
-    * ``gdpp_compute_dtype`` (``"float64"``), ``gdpp_eigenvector_signs`` (``"samples"``, or
-      ``"features"``: see ``zoo.losses.gdpp_loss``), ``gdpp_eigenvalue_weight`` (1e-4, the authors'),
-      ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
+    * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
 
     Raises:
         ConfigError: unknown ``model`` or key, or a bad value.
@@ -139,8 +136,6 @@ def build_model(config: dict):
     config = {**_GAN_DEFAULTS.get(kind, {}), **config}
     shared = dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
-        gdpp_eigenvector_signs=config.get("gdpp_eigenvector_signs", "samples"),
-        gdpp_eigenvalue_weight=config.get("gdpp_eigenvalue_weight", losses.GDPP_EIGENVALUE_WEIGHT),
         seed=config.get("seed", 0),
     )
     if kind == "vae":

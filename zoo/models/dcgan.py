@@ -26,7 +26,11 @@ from zoo.models.slot_noise import SlotOffsetNoise
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
 #: Options earlier releases took, with the value the model now always uses (saved files may carry them).
-_RETIRED = {"update": "alternating"}
+_RETIRED = {
+    "update": "alternating",
+    "gdpp_eigenvector_signs": "samples",
+    "gdpp_eigenvalue_weight": losses.GDPP_EIGENVALUE_WEIGHT,
+}
 #: Which targets ``label_smoothing`` moves (see ``zoo.losses.discriminator_loss``).
 LABEL_SMOOTHING_MODES = ("one_sided", "two_sided")
 
@@ -56,9 +60,6 @@ class DCGAN(keras.Model):
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
-        gdpp_eigenvector_signs: ``"samples"`` or ``"features"``, how ``losses.gdpp_loss`` fixes
-            eigenvector signs (measured on the grid in the README's GDPP Table 1).
-        gdpp_eigenvalue_weight: weight of the GDPP eigenvalue term (``losses.GDPP_EIGENVALUE_WEIGHT``).
     """
 
     def __init__(
@@ -74,8 +75,6 @@ class DCGAN(keras.Model):
         seed=0,
         label_smoothing_mode="one_sided",
         training_noise=None,
-        gdpp_eigenvector_signs="samples",
-        gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
@@ -108,14 +107,12 @@ class DCGAN(keras.Model):
         self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
         self.adversarial_loss = adversarial_loss
         self.label_smoothing = float(label_smoothing)
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.gdpp_eigenvector_signs = gdpp_eigenvector_signs
-        self.gdpp_eigenvalue_weight = float(gdpp_eigenvalue_weight)
         self.seed = int(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -183,8 +180,6 @@ class DCGAN(keras.Model):
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
-            gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
-            gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
             label_smoothing_mode=self.label_smoothing_mode,
             training_noise=(
@@ -228,10 +223,7 @@ class DCGAN(keras.Model):
         g_loss = losses.generator_loss(fake_logits, self.adversarial_loss, smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
-        diversity = losses.gdpp_loss(
-            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvector_signs,
-            self.gdpp_eigenvalue_weight,
-        )
+        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
     def _record(self, d_loss, g_loss, diversity):
