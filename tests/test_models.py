@@ -121,6 +121,7 @@ def test_gdpp_term_is_optimised_by_the_vae():
 
 
 @pytest.mark.parametrize("cls,retired,default,other", [
+    (models.DCGAN, "adversarial_loss", "non_saturating", "hinge"),
     (models.DCGAN, "update", "alternating", "simultaneous"),
     (models.DCGAN, "gdpp_eigenvector_signs", "samples", "features"),
     (models.DCGAN, "gdpp_eigenvalue_weight", 1e-4, 0.01),
@@ -146,7 +147,7 @@ def test_label_smoothing_mode_is_checked():
 
 def test_synthetic_gan_options_and_generate():
     model = models.build_model(
-        {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8, "adversarial_loss": "hinge",
+        {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8,
          "generator_steps": 2, "diversity_weight": "paper"}
     )
     assert model.diversity_weight == models.GDPP_GAN_WEIGHT and model.generator_steps == 2
@@ -286,7 +287,7 @@ def test_prior_size_and_weights_are_checked_at_construction():
     with pytest.raises(ConfigError, match="discriminator takes"):
         models.DCGAN(generator, models.dcgan_discriminator(16, 1, width=4))
     with pytest.raises(ConfigError, match="label_smoothing"):
-        models.DCGAN(generator, discriminator, adversarial_loss="hinge", label_smoothing=0.1)
+        models.DCGAN(generator, discriminator, label_smoothing=1.0)
     with pytest.raises(ConfigError, match="generator_steps"):
         models.DCGAN(generator, discriminator, generator_steps=0)
     with pytest.raises(ConfigError, match="gdpp_compute_dtype"):
@@ -360,10 +361,10 @@ def test_discriminator_batch_norm_off_removes_only_discriminator_batch_norm():
 
 
 def test_get_config_from_config_round_trip():
-    gan = _dcgan(1.0, prior="nonparametric", adversarial_loss="hinge", generator_steps=2)
+    gan = _dcgan(1.0, prior="nonparametric", label_smoothing=0.1, generator_steps=2)
     clone = models.DCGAN.from_config(gan.get_config())
-    assert (clone.prior.kind, clone.diversity_weight, clone.adversarial_loss, clone.generator_steps) == (
-        "nonparametric", 1.0, "hinge", 2
+    assert (clone.prior.kind, clone.diversity_weight, clone.label_smoothing, clone.generator_steps) == (
+        "nonparametric", 1.0, 0.1, 2
     )
     assert clone.output_shape_ == gan.output_shape_ and clone.latent_dim == gan.latent_dim
     vae = _vae(100.0, reconstruction="gaussian", prior="cauchy", kl_weight=0.5)

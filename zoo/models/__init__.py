@@ -39,7 +39,7 @@ MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
 _COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile",
                 "jit_compile"}
-_GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps",
+_GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
 _KEYS = {
@@ -110,7 +110,7 @@ def build_model(config: dict):
       "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
       ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-    * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0),
+    * GANs: ``label_smoothing`` (0),
       ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
       ``training_noise`` (None,
       or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
@@ -174,7 +174,6 @@ def build_model(config: dict):
         discriminator,
         prior=_prior(config["prior"], latent_dim),
         diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
-        adversarial_loss=config.get("adversarial_loss", "non_saturating"),
         label_smoothing=config.get("label_smoothing", 0.0),
         label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
         generator_steps=config.get("generator_steps", 1),

@@ -27,6 +27,7 @@ from zoo.models.slot_noise import SlotOffsetNoise
 GDPP_GAN_WEIGHT = 1.0
 #: Options earlier releases took, with the value the model now always uses (saved files may carry them).
 _RETIRED = {
+    "adversarial_loss": "non_saturating",
     "update": "alternating",
     "gdpp_eigenvector_signs": "samples",
     "gdpp_eigenvalue_weight": losses.GDPP_EIGENVALUE_WEIGHT,
@@ -50,7 +51,6 @@ class DCGAN(keras.Model):
         prior: a name from ``zoo.priors``, a ``LatentPrior`` or a distribution; event size must be
             ``latent_dim``.
         diversity_weight: GDPP weight ``w >= 0``; 0 trains a plain GAN, ``GDPP_GAN_WEIGHT`` the paper's.
-        adversarial_loss: ``"non_saturating"`` (the papers') or ``"hinge"``.
         label_smoothing: smoothing ``s`` in [0, 1) of the adversarial targets.
         label_smoothing_mode: ``"one_sided"`` (the real target becomes ``1 - s``) or ``"two_sided"``
             (also the discriminator's fake target ``s`` and the generator's target ``1 - s``, as the
@@ -68,7 +68,6 @@ class DCGAN(keras.Model):
         discriminator,
         prior="uniform",
         diversity_weight=0.0,
-        adversarial_loss="non_saturating",
         label_smoothing=0.0,
         generator_steps=1,
         gdpp_compute_dtype="float64",
@@ -95,11 +94,7 @@ class DCGAN(keras.Model):
             )
         self.prior = _common.resolve_prior(prior, self.latent_dim)
         self.diversity_weight = _common.check_diversity_weight(diversity_weight)
-        if adversarial_loss not in losses.ADVERSARIAL_LOSSES:
-            raise ConfigError(
-                f"adversarial_loss must be one of {losses.ADVERSARIAL_LOSSES}, got {adversarial_loss!r}."
-            )
-        losses.check_label_smoothing(adversarial_loss, label_smoothing)
+        losses.check_label_smoothing("non_saturating", label_smoothing)
         if label_smoothing_mode not in LABEL_SMOOTHING_MODES:
             raise ConfigError(
                 f"label_smoothing_mode must be one of {LABEL_SMOOTHING_MODES}, got {label_smoothing_mode!r}."
@@ -108,7 +103,6 @@ class DCGAN(keras.Model):
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
         losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
-        self.adversarial_loss = adversarial_loss
         self.label_smoothing = float(label_smoothing)
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
@@ -176,7 +170,6 @@ class DCGAN(keras.Model):
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             prior=keras.saving.serialize_keras_object(self.prior),
             diversity_weight=self.diversity_weight,
-            adversarial_loss=self.adversarial_loss,
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
@@ -213,14 +206,14 @@ class DCGAN(keras.Model):
 
     def _discriminator_loss(self, real_logits, fake_logits):
         return losses.discriminator_loss(
-            real_logits, fake_logits, self.adversarial_loss, self.label_smoothing,
+            real_logits, fake_logits, label_smoothing=self.label_smoothing,
             two_sided=self.label_smoothing_mode == "two_sided",
         )
 
     def _generator_loss(self, real_features, fake_logits, fake_features):
         """The generator's loss (GDPP-weighted when ``diversity_weight > 0``) and the GDPP term."""
         smoothing = self.label_smoothing if self.label_smoothing_mode == "two_sided" else 0.0
-        g_loss = losses.generator_loss(fake_logits, self.adversarial_loss, smoothing)
+        g_loss = losses.generator_loss(fake_logits, label_smoothing=smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
         diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
