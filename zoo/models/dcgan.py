@@ -256,14 +256,6 @@ class DCGAN(keras.Model):
 
     # ---- sampling -------------------------------------------------------------------------------
 
-    @classmethod
-    def from_preset(cls, name_or_dir):
-        """The pretrained DCGAN of a shipped preset name or a ``save_to_preset`` directory (offline);
-        raises ``ConfigError`` when the preset holds another kind of model (see ``zoo.presets``)."""
-        from zoo import presets
-
-        return presets.load(name_or_dir, expected_class=cls)
-
     def generate(self, n, seed):
         """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``."""
         return _common.sample_in_chunks(self.prior, self.generator, n, seed)

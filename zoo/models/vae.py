@@ -246,14 +246,6 @@ class VAE(keras.Model):
         mean, _ = self.encode(x)
         return self.decode(mean)
 
-    @classmethod
-    def from_preset(cls, name_or_dir):
-        """The pretrained VAE of a shipped preset name or a ``save_to_preset`` directory (offline);
-        raises ``ConfigError`` when the preset holds another kind of model (see ``zoo.presets``)."""
-        from zoo import presets
-
-        return presets.load(name_or_dir, expected_class=cls)
-
     def generate(self, n, seed):
         """``n`` images ``float32 [n, *output_shape_]`` in [-1, 1] decoded from prior samples."""
         return _common.sample_in_chunks(self.prior, self.decoder, n, seed, postprocess=self._to_images)
