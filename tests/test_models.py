@@ -120,85 +120,34 @@ def test_gdpp_term_is_optimised_by_the_vae():
     assert decoder_step(models.GDPP_VAE_WEIGHT) > 100 * decoder_step(0.0)
 
 
-def test_simultaneous_update_takes_both_gradients_at_the_same_parameters():
-    # The GDPP synthetic script's single sess.run([d_opt, g_opt]): one SGD step must move each
-    # player by its gradient at the initial parameters, on the same noise.
-    from zoo import losses
-    from zoo.models import _common
-
-    keras.utils.set_random_seed(0)
-    model = _dcgan(1.0, d_optimizer="sgd", g_optimizer="sgd", update="simultaneous")
-    real = _images(16)
-    g_vars, d_vars = model.generator.trainable_variables, model.discriminator.trainable_variables
-    z = model.prior.sample(16, _common.step_seed(model.seed, 0, 0))
-    with tf.GradientTape(persistent=True) as tape:
-        real_logits, real_features = model.discriminator(real, training=True)
-        fake_logits, fake_features = model.discriminator(model.generator(z, training=True), training=True)
-        d_loss = losses.discriminator_loss(real_logits, fake_logits, "non_saturating")
-        g_loss, _ = model._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
-    rate = float(model.d_optimizer.learning_rate)
-    expected = [np.array(v) - rate * np.array(g) for v, g in zip(g_vars, tape.gradient(g_loss, g_vars))]
-    expected += [np.array(v) - rate * np.array(g) for v, g in zip(d_vars, tape.gradient(d_loss, d_vars))]
-    model.fit(_dataset(real), verbose=0)
-    for variable, value in zip(g_vars + d_vars, expected):
-        np.testing.assert_allclose(np.array(variable), value, atol=1e-5, err_msg=variable.path)
-    assert model.g_optimizer.iterations.numpy() == model.d_optimizer.iterations.numpy() == 1
-    with pytest.raises(ConfigError, match="update must be one of"):
-        _dcgan(update="together")
-    with pytest.raises(ConfigError, match="generator_steps to 1"):
-        _dcgan(update="simultaneous", generator_steps=2)
+@pytest.mark.parametrize("cls,retired,default,other", [
+    (models.DCGAN, "adversarial_loss", "non_saturating", "hinge"),
+    (models.DCGAN, "update", "alternating", "simultaneous"),
+    (models.DCGAN, "gdpp_eigenvector_signs", "samples", "features"),
+    (models.DCGAN, "gdpp_eigenvalue_weight", 1e-4, 0.01),
+    (models.VAE, "gdpp_eigenvector_signs", "samples", "features"),
+    (models.VAE, "gdpp_eigenvalue_weight", 1e-4, 0.01),
+])
+def test_retired_options_load_at_their_default_and_are_refused_otherwise(cls, retired, default, other):
+    # Files written before an option was removed carry it: at its default they load unchanged.
+    model = _vae() if cls is models.VAE else _dcgan(1.0)
+    assert retired not in model.get_config()
+    clone = cls.from_config({**model.get_config(), retired: default})  # from_config consumes its dict
+    assert clone.get_config() == cls.from_config(model.get_config()).get_config()
+    with pytest.raises(ConfigError, match=f"no longer takes '{retired}'.*{retired}={default!r}"):
+        cls.from_config({**model.get_config(), retired: other})
+    with pytest.raises(ConfigError, match="Unknown key"):
+        (_vae if cls is models.VAE else _dcgan)(**{retired: default})
 
 
-def test_slot_offset_noise_cycles_fixed_offsets():
-    noise = models.SlotOffsetNoise(latent_dim=3, slots=4, scale=0.0, seed=1)
-    offsets = noise.offsets.numpy()
-    assert offsets.shape == (4, 3) and offsets.min() >= -1.0 and offsets.max() < 1.0
-    seed = np.array([3, 4], np.int32)
-    np.testing.assert_array_equal(noise.sample(6, seed).numpy(), offsets[[0, 1, 2, 3, 0, 1]])
-    # The offsets come from the seed alone; the noise around them from the stateless seed alone.
-    np.testing.assert_array_equal(models.SlotOffsetNoise(3, slots=4, seed=1).offsets.numpy(), offsets)
-    assert not np.allclose(models.SlotOffsetNoise(3, slots=4, seed=2).offsets.numpy(), offsets)
-    spread = models.SlotOffsetNoise(latent_dim=3, slots=2, scale=0.2, seed=1)
-    draws = spread.sample(20000, seed).numpy().reshape(10000, 2, 3) - spread.offsets.numpy()[None]
-    np.testing.assert_allclose(draws.std(axis=0), 0.2, rtol=0.05)
-    np.testing.assert_allclose(draws.mean(axis=0), 0.0, atol=0.01)
-    np.testing.assert_array_equal(spread.sample(5, seed).numpy(), spread.sample(5, seed).numpy())
-    rebuilt = models.SlotOffsetNoise.from_config(spread.get_config())
-    np.testing.assert_array_equal(rebuilt.offsets.numpy(), spread.offsets.numpy())
-    for bad, match in [(dict(slots=0), "slots"), (dict(scale=-1.0), "scale"), (dict(low=1.0, high=1.0), "low < high"),
-                       (dict(seed=1.5), "seed"), (dict(latent_dim=0), "latent_dim")]:
-        with pytest.raises(ConfigError, match=match):
-            models.SlotOffsetNoise(**{"latent_dim": 3, **bad})
-
-
-def test_training_noise_feeds_train_step_and_generate_keeps_the_prior():
-    # The GDPP Stacked-MNIST protocol: the generator trains on the slot offsets, samples from the prior.
-    model = _dcgan(1.0, prior="normal", training_noise={"slots": 16, "scale": 0.0, "low": 5.0, "high": 6.0})
-    seen = {"noise": [], "prior": []}
-    noise_sample, prior_sample = model.training_noise.sample, model.prior.sample
-    model.training_noise.sample = lambda n, seed: seen["noise"].append(n) or noise_sample(n, seed)
-    model.prior.sample = lambda n, seed: seen["prior"].append(n) or prior_sample(n, seed)
-    model.fit(_dataset(_images(32)), verbose=0)
-    assert len(seen["noise"]) == 2 and not seen["prior"]  # traced once: the D step's draw and the G step's
-    model.generate(8, 0)
-    assert len(seen["prior"]) == 1
-    # With scale 0 the training latents are the offsets themselves, far outside N(0, I).
-    z = model._training_latents(16, np.array([0, 0], np.int32)).numpy()
-    np.testing.assert_array_equal(z, model.training_noise.offsets.numpy())
-    assert z.min() >= 5.0
-    with pytest.raises(ConfigError, match="latent_dim"):
-        _dcgan(training_noise=models.SlotOffsetNoise(latent_dim=LATENT + 1))
-    with pytest.raises(ConfigError, match="SlotOffsetNoise"):
-        _dcgan(training_noise="slots")
-    with pytest.raises(ConfigError, match="training_noise takes"):
-        _dcgan(training_noise={"slot": 4})
+def test_label_smoothing_mode_is_checked():
     with pytest.raises(ConfigError, match="label_smoothing_mode"):
         _dcgan(label_smoothing_mode="both")
 
 
 def test_synthetic_gan_options_and_generate():
     model = models.build_model(
-        {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8, "adversarial_loss": "hinge",
+        {"model": "synthetic_gan", "latent_dim": 8, "hidden": 8,
          "generator_steps": 2, "diversity_weight": "paper"}
     )
     assert model.diversity_weight == models.GDPP_GAN_WEIGHT and model.generator_steps == 2
@@ -250,10 +199,9 @@ def _assert_same_variables(a, b):
 def test_keras_round_trip_continues_training_identically(kind, tmp_path):
     prior = LatentPrior("nonparametric", LATENT)
     if kind == "vae":
-        model = _vae(100.0, prior="cauchy", seed=5, gdpp_eigenvector_signs="features")
+        model = _vae(100.0, prior="cauchy", seed=5)
     elif kind == "dcgan":
-        model = _dcgan(1.0, prior=prior, label_smoothing=0.1, seed=5, gdpp_eigenvector_signs="features",
-                       gdpp_eigenvalue_weight=1e-2)
+        model = _dcgan(1.0, prior=prior, label_smoothing=0.1, seed=5)
     else:  # the GDPP Stacked-MNIST protocol: its offsets are weights, they must travel with the model
         model = _dcgan(1.0, prior="normal", label_smoothing=0.1, label_smoothing_mode="two_sided", seed=5,
                        training_noise={"slots": 8, "scale": 0.2})
@@ -339,17 +287,11 @@ def test_prior_size_and_weights_are_checked_at_construction():
     with pytest.raises(ConfigError, match="discriminator takes"):
         models.DCGAN(generator, models.dcgan_discriminator(16, 1, width=4))
     with pytest.raises(ConfigError, match="label_smoothing"):
-        models.DCGAN(generator, discriminator, adversarial_loss="hinge", label_smoothing=0.1)
+        models.DCGAN(generator, discriminator, label_smoothing=1.0)
     with pytest.raises(ConfigError, match="generator_steps"):
         models.DCGAN(generator, discriminator, generator_steps=0)
-    with pytest.raises(ConfigError, match="gdpp_eigenvector_signs must be one of"):
-        models.DCGAN(generator, discriminator, gdpp_eigenvector_signs="solver")
-    with pytest.raises(ConfigError, match="gdpp_eigenvector_signs must be one of"):
-        _vae(gdpp_eigenvector_signs="random")
     with pytest.raises(ConfigError, match="gdpp_compute_dtype"):
         _vae(gdpp_compute_dtype="float16")
-    with pytest.raises(ConfigError, match="gdpp_eigenvalue_weight must be a finite number"):
-        models.DCGAN(generator, discriminator, gdpp_eigenvalue_weight=-1.0)
 
 
 def test_gdpp_with_a_batch_of_one_is_a_clear_error():
@@ -386,9 +328,6 @@ def test_build_model_validates_config():
     assert model.prior.params == {"scale": 2.0} and model.latent_dim == 3
     gan = models.build_model({"model": "dcgan", **TINY_IMAGE})
     assert gan.latent_dim == 100 and gan.prior.kind == "uniform" and gan.diversity_weight == 0.0
-    assert gan.gdpp_eigenvector_signs == "samples"
-    synthetic = models.build_model({"model": "synthetic_gan", "gdpp_eigenvector_signs": "features", "compile": False})
-    assert synthetic.gdpp_eigenvector_signs == "features"
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-4) and float(gan.d_optimizer.beta_1) == 0.5
 
 
@@ -422,19 +361,12 @@ def test_discriminator_batch_norm_off_removes_only_discriminator_batch_norm():
 
 
 def test_get_config_from_config_round_trip():
-    gan = _dcgan(1.0, prior="nonparametric", adversarial_loss="hinge", generator_steps=2)
+    gan = _dcgan(1.0, prior="nonparametric", label_smoothing=0.1, generator_steps=2)
     clone = models.DCGAN.from_config(gan.get_config())
-    assert (clone.prior.kind, clone.diversity_weight, clone.adversarial_loss, clone.generator_steps) == (
-        "nonparametric", 1.0, "hinge", 2
+    assert (clone.prior.kind, clone.diversity_weight, clone.label_smoothing, clone.generator_steps) == (
+        "nonparametric", 1.0, 0.1, 2
     )
-    simultaneous = _dcgan(update="simultaneous", gdpp_eigenvector_signs="features")
-    simultaneous = models.DCGAN.from_config(simultaneous.get_config())
-    assert (simultaneous.update, clone.update) == ("simultaneous", "alternating")
-    assert (simultaneous.gdpp_eigenvector_signs, clone.gdpp_eigenvector_signs) == ("features", "samples")
     assert clone.output_shape_ == gan.output_shape_ and clone.latent_dim == gan.latent_dim
-    vae = _vae(100.0, reconstruction="gaussian", prior="cauchy", kl_weight=0.5, gdpp_eigenvector_signs="features")
+    vae = _vae(100.0, reconstruction="gaussian", prior="cauchy", kl_weight=0.5)
     clone = models.VAE.from_config(vae.get_config())
     assert (clone.prior.kind, clone.reconstruction, clone.kl_weight) == ("cauchy", "gaussian", 0.5)
-    assert clone.gdpp_eigenvector_signs == "features"
-    weighted = models.DCGAN.from_config(_dcgan(1.0, gdpp_eigenvalue_weight=0.05).get_config())
-    assert (weighted.gdpp_eigenvalue_weight, clone.gdpp_eigenvalue_weight) == (0.05, 1e-4)

@@ -55,6 +55,7 @@ def _imported_modules(path):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
             if node.args and isinstance(node.args[0], ast.Constant):
                 yield str(node.args[0].value)
@@ -66,5 +67,16 @@ def test_zoo_never_imports_training_or_exports():
         for path in (ROOT / "zoo").rglob("*.py")
         for name in _imported_modules(path)
         if name.split(".")[0] in {"training", "exports"}
+    ]
+    assert offenders == []
+
+
+def test_models_never_import_presets():
+    # Presets load models; a model that loaded presets would close an import circle.
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "zoo" / "models").rglob("*.py")
+        for name in _imported_modules(path)
+        if name == "zoo.presets" or name.startswith("zoo.presets.")
     ]
     assert offenders == []

@@ -8,23 +8,16 @@ GDPP (Elfeki et al., ICML 2019) as the authors' code computes it (``papers.md`` 
     phi      = l2_normalize(features, axis=1)            # [B, d], one unit row per sample
     L        = phi @ phi.T                               # [B, B] cosine-similarity kernel
     lam, V   = eigh(L)                                   # ascending eigenvalues, eigenvectors as columns
-    loss     = 1e-4 * mean((lam_real - lam_fake)**2)       # 1e-4: ``eigenvalue_weight``
+    loss     = 1e-4 * mean((lam_real - lam_fake)**2)     # 1e-4: GDPP_EIGENVALUE_WEIGHT
                - sum_i minmax(lam_real)_i * <V_fake[:, i], V_real[:, i]>
 
 Eigenpairs are matched by their sorted index, with no alignment of the fake eigenvectors to the
 real ones. Two things the authors' code left to chance are made deterministic here:
 
 * the sign of each eigenvector (a solver's choice: LAPACK, Eigen and cuSOLVER differ) is fixed,
-  separately for real and fake, by a reference chosen with ``eigenvector_signs``:
-
-  - ``"samples"`` (default): the largest-magnitude component of ``V[:, i]`` itself is positive.
-    That component belongs to one sample of the batch, and sample ``j`` of the real batch has
-    nothing to do with sample ``j`` of the fake one, so the matched signs are as arbitrary as a
-    solver's.
-  - ``"features"``: the largest-magnitude component of the eigenvector's feature-space direction
-    ``phi.T @ V[:, i]`` (the dual eigenvector, scaled by ``sqrt(lam_i)``) is positive. The feature
-    axes are the discriminator's, common to both batches, so real and fake eigenvectors get their
-    signs from one shared frame.
+  separately for real and fake: the largest-magnitude component of ``V[:, i]`` is positive, so the
+  loss is the same on every solver. (Taking the sign from the feature-space direction
+  ``phi.T @ V[:, i]`` instead was measured on the grid and is no better: docs/results.md.)
 * ``minmax`` returns the eigenvalues unchanged when ``max - min < 1e-10`` (the guard
   pytorch_GAN_zoo added after NaN reports).
 
@@ -101,13 +94,13 @@ def _uses_dual(features):
     return batch is not None and dims is not None and batch > dims
 
 
-def _kernel_spectrum(features, compute_dtype, eigenvector_signs):
+def _kernel_spectrum(features, compute_dtype):
     """Eigenvalues and eigenvectors of the normalised kernel ``L = phi phi^T``.
 
     Returns ``(values [k], vectors [B, k])``, ascending: ``k = B`` from the primal kernel, or
     ``k = d < B`` from the dual Gram (see :func:`_uses_dual`), where the ``B - d`` left-out
     eigenvalues are exactly zero. Dual eigenvectors of (numerically) zero eigenvalues are returned as
-    zero columns: their structure weight is zero either way. Signs as ``eigenvector_signs`` says.
+    zero columns: their structure weight is zero either way. Signs as the module docstring says.
     """
     phi = tf.math.l2_normalize(tf.cast(features, compute_dtype), axis=1)
     # A diverging run feeds NaN/inf features; the eigensolver would abort the step with an opaque
@@ -115,14 +108,13 @@ def _kernel_spectrum(features, compute_dtype, eigenvector_signs):
     phi = tf.where(tf.math.is_finite(phi), phi, tf.zeros_like(phi))
     if not _uses_dual(features):
         values, vectors = _damped_eigh(tf.matmul(phi, phi, transpose_b=True))
-        by_features = eigenvector_signs == "features"
-        return values, _signed(vectors, tf.matmul(phi, vectors, transpose_a=True) if by_features else vectors)
+        return values, _signed(vectors, vectors)
     values, dual_vectors = _damped_eigh(tf.matmul(phi, phi, transpose_a=True))
     nonzero = values > _ZERO_EIGENVALUE_RTOL * tf.maximum(values[-1], tf.cast(1e-30, compute_dtype))
     safe = tf.where(nonzero, values, tf.ones_like(values))
     scale = tf.where(nonzero, tf.math.rsqrt(safe), tf.zeros_like(values))
     vectors = tf.matmul(phi, dual_vectors) * scale[tf.newaxis, :]
-    return values, _signed(vectors, dual_vectors if eigenvector_signs == "features" else vectors)
+    return values, _signed(vectors, vectors)
 
 
 def _minmax(values):
@@ -134,16 +126,9 @@ def _minmax(values):
 
 
 COMPUTE_DTYPES = ("float64", "float32")
-EIGENVECTOR_SIGNS = ("samples", "features")
 
 
-def gdpp_loss(
-    real_features,
-    fake_features,
-    compute_dtype="float64",
-    eigenvector_signs="samples",
-    eigenvalue_weight=GDPP_EIGENVALUE_WEIGHT,
-):
+def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
     """GDPP diversity loss of a fake batch against a real batch (module docstring has the maths).
 
     Args:
@@ -151,10 +136,6 @@ def gdpp_loss(
             hidden layer), any float dtype. Gradients flow into both arguments.
         fake_features: ``[B, d]`` features of generated samples, same shape.
         compute_dtype: dtype of the kernel and eigen-decomposition, ``"float64"`` or ``"float32"``.
-        eigenvector_signs: ``"samples"`` or ``"features"``, the reference that fixes each
-            eigenvector's sign (module docstring). Only the structure term depends on it.
-        eigenvalue_weight: finite weight ``>= 0`` of the eigenvalue (magnitude) term; the
-            authors' ``GDPP_EIGENVALUE_WEIGHT`` (1e-4) by default.
 
     Returns:
         float32 scalar. The structure term lies in ``[-S, S]`` with ``S = sum(minmax(lam_real))``;
@@ -162,9 +143,9 @@ def gdpp_loss(
 
     Raises:
         ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, or an
-            unknown ``compute_dtype``, ``eigenvector_signs`` or a bad ``eigenvalue_weight``.
+            unknown ``compute_dtype``.
     """
-    check_gdpp_options(compute_dtype, eigenvector_signs, eigenvalue_weight)
+    check_gdpp_options(compute_dtype)
     real_features = tf.convert_to_tensor(real_features)
     fake_features = tf.convert_to_tensor(fake_features)
     if real_features.shape.rank != 2 or real_features.shape != fake_features.shape:
@@ -177,12 +158,12 @@ def gdpp_loss(
             f"gdpp_loss needs a batch of at least 2 samples (got {real_features.shape[0]}): the "
             "kernel of one sample has a single eigenvalue and carries no diversity signal."
         )
-    real_values, real_vectors = _kernel_spectrum(real_features, compute_dtype, eigenvector_signs)
-    fake_values, fake_vectors = _kernel_spectrum(fake_features, compute_dtype, eigenvector_signs)
+    real_values, real_vectors = _kernel_spectrum(real_features, compute_dtype)
+    fake_values, fake_vectors = _kernel_spectrum(fake_features, compute_dtype)
     batch = tf.cast(tf.shape(real_features)[0], compute_dtype)
     # The left-out eigenvalues are zeros in both spectra: they add 0 to the squared difference
     # but count in the mean's denominator, and (being the minimum) in the min-max normalisation.
-    magnitude = float(eigenvalue_weight) * tf.reduce_sum(tf.square(real_values - fake_values)) / batch
+    magnitude = GDPP_EIGENVALUE_WEIGHT * tf.reduce_sum(tf.square(real_values - fake_values)) / batch
     padded = _uses_dual(real_features)
     full_real_values = tf.concat([tf.zeros([1], compute_dtype), real_values], 0) if padded else real_values
     weights = _minmax(full_real_values)[1:] if padded else _minmax(full_real_values)
@@ -194,19 +175,11 @@ def gdpp_loss(
     return tf.cast(loss, tf.float32)
 
 
-def check_gdpp_options(compute_dtype, eigenvector_signs, eigenvalue_weight, prefix=""):
+def check_gdpp_options(compute_dtype, prefix=""):
     """ConfigError unless :func:`gdpp_loss` accepts these options; messages name ``prefix + argument``
     (models check their ``gdpp_*`` options at construction, before any training)."""
     if compute_dtype not in COMPUTE_DTYPES:
         raise ConfigError(f"{prefix}compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
-    if eigenvector_signs not in EIGENVECTOR_SIGNS:
-        raise ConfigError(f"{prefix}eigenvector_signs must be one of {EIGENVECTOR_SIGNS}, got {eigenvector_signs!r}.")
-    weight = eigenvalue_weight
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < float("inf"):
-        raise ConfigError(
-            f"{prefix}eigenvalue_weight must be a finite number >= 0 (the authors' is "
-            f"{GDPP_EIGENVALUE_WEIGHT}), got {weight!r}."
-        )
 
 
 def _check_kind(kind, allowed, what):

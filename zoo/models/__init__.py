@@ -6,7 +6,6 @@ docstring for the keys.
 
 from __future__ import annotations
 
-from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models.architectures import (
     dcgan_discriminator,
@@ -38,9 +37,9 @@ __all__ = [
 
 MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
-_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "gdpp_eigenvector_signs",
-                "gdpp_eigenvalue_weight", "seed", "compile", "jit_compile"}
-_GAN_KEYS = {"adversarial_loss", "label_smoothing", "label_smoothing_mode", "generator_steps", "update",
+_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile",
+                "jit_compile"}
+_GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
 _KEYS = {
@@ -111,17 +110,15 @@ def build_model(config: dict):
       "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
       ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
     * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-    * GANs: ``adversarial_loss`` (``"non_saturating"``), ``label_smoothing`` (0),
+    * GANs: ``label_smoothing`` (0),
       ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
-      ``update`` (``"alternating"`` or ``"simultaneous"``, see ``DCGAN``), ``training_noise`` (None,
+      ``training_noise`` (None,
       or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
       optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
       ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
     * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
       ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
-    * ``gdpp_compute_dtype`` (``"float64"``), ``gdpp_eigenvector_signs`` (``"samples"``, or
-      ``"features"``: see ``zoo.losses.gdpp_loss``), ``gdpp_eigenvalue_weight`` (1e-4, the authors'),
-      ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
+    * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
 
     Raises:
         ConfigError: unknown ``model`` or key, or a bad value.
@@ -139,8 +136,6 @@ def build_model(config: dict):
     config = {**_GAN_DEFAULTS.get(kind, {}), **config}
     shared = dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
-        gdpp_eigenvector_signs=config.get("gdpp_eigenvector_signs", "samples"),
-        gdpp_eigenvalue_weight=config.get("gdpp_eigenvalue_weight", losses.GDPP_EIGENVALUE_WEIGHT),
         seed=config.get("seed", 0),
     )
     if kind == "vae":
@@ -179,11 +174,9 @@ def build_model(config: dict):
         discriminator,
         prior=_prior(config["prior"], latent_dim),
         diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
-        adversarial_loss=config.get("adversarial_loss", "non_saturating"),
         label_smoothing=config.get("label_smoothing", 0.0),
         label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
         generator_steps=config.get("generator_steps", 1),
-        update=config.get("update", "alternating"),
         training_noise=_training_noise(config.get("training_noise"), latent_dim, shared["seed"]),
         **shared,
     )

@@ -22,6 +22,22 @@ def check_diversity_weight(weight):
     return float(weight)
 
 
+def drop_retired_options(options, retired, owner):
+    """Remove options ``owner`` no longer takes from ``options`` (a ``from_config`` kwargs dict).
+
+    ``retired`` maps each removed option to the value the model now always uses. A saved file that
+    carries an option at that value loads unchanged; any other value would silently train a
+    different model, so it is refused.
+    """
+    for name, value in retired.items():
+        if name in options and options.pop(name) != value:
+            raise ConfigError(
+                f"{owner} no longer takes {name!r} (measured no better, removed): it always trains with "
+                f"{name}={value!r}. Drop the key from the config, or load the file with the latent-zoo "
+                "release that wrote it."
+            )
+
+
 def deserialize_submodel(model, what):
     """Accept a ``keras.Model`` or its serialised dict (what ``from_config`` passes)."""
     if isinstance(model, dict):

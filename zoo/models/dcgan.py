@@ -1,8 +1,7 @@
 """``DCGAN``: a GAN (image DCGAN or the synthetic MLP GAN) trained with ``model.fit``, optionally GDPP.
 
 One ``train_step`` = one discriminator update followed by ``generator_steps`` generator updates,
-each on a fresh prior sample (``update="alternating"``), or both players updated from one forward
-pass (``update="simultaneous"``, the GDPP synthetic script's scheme). With
+each on a fresh prior sample. With
 ``diversity_weight = w > 0`` the generator loss is the GDPP paper's
 ``0.5 * (adversarial + w * gdpp_loss(phi(real), phi(fake)))`` where ``phi`` is the
 discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator step's forward
@@ -26,8 +25,13 @@ from zoo.models.slot_noise import SlotOffsetNoise
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
-#: How a ``train_step`` orders the two players' updates.
-UPDATES = ("alternating", "simultaneous")
+#: Options earlier releases took, with the value the model now always uses (saved files may carry them).
+_RETIRED = {
+    "adversarial_loss": "non_saturating",
+    "update": "alternating",
+    "gdpp_eigenvector_signs": "samples",
+    "gdpp_eigenvalue_weight": losses.GDPP_EIGENVALUE_WEIGHT,
+}
 #: Which targets ``label_smoothing`` moves (see ``zoo.losses.discriminator_loss``).
 LABEL_SMOOTHING_MODES = ("one_sided", "two_sided")
 
@@ -47,7 +51,6 @@ class DCGAN(keras.Model):
         prior: a name from ``zoo.priors``, a ``LatentPrior`` or a distribution; event size must be
             ``latent_dim``.
         diversity_weight: GDPP weight ``w >= 0``; 0 trains a plain GAN, ``GDPP_GAN_WEIGHT`` the paper's.
-        adversarial_loss: ``"non_saturating"`` (the papers') or ``"hinge"``.
         label_smoothing: smoothing ``s`` in [0, 1) of the adversarial targets.
         label_smoothing_mode: ``"one_sided"`` (the real target becomes ``1 - s``) or ``"two_sided"``
             (also the discriminator's fake target ``s`` and the generator's target ``1 - s``, as the
@@ -55,14 +58,8 @@ class DCGAN(keras.Model):
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
-        update: ``"alternating"`` (a D update, then G updates on fresh noise, as DCGAN trains) or
-            ``"simultaneous"`` (both updates from one forward pass at the same parameters, as the GDPP
-            synthetic script trains).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
-        gdpp_eigenvector_signs: ``"samples"`` or ``"features"``, how ``losses.gdpp_loss`` fixes
-            eigenvector signs (measured on the grid in the README's GDPP Table 1).
-        gdpp_eigenvalue_weight: weight of the GDPP eigenvalue term (``losses.GDPP_EIGENVALUE_WEIGHT``).
     """
 
     def __init__(
@@ -71,18 +68,15 @@ class DCGAN(keras.Model):
         discriminator,
         prior="uniform",
         diversity_weight=0.0,
-        adversarial_loss="non_saturating",
         label_smoothing=0.0,
         generator_steps=1,
         gdpp_compute_dtype="float64",
         seed=0,
-        update="alternating",
         label_smoothing_mode="one_sided",
         training_noise=None,
-        gdpp_eigenvector_signs="samples",
-        gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
+        _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
         super().__init__(**kwargs)
         self.generator = _common.deserialize_submodel(generator, "generator")
         self.discriminator = _common.deserialize_submodel(discriminator, "discriminator")
@@ -100,11 +94,7 @@ class DCGAN(keras.Model):
             )
         self.prior = _common.resolve_prior(prior, self.latent_dim)
         self.diversity_weight = _common.check_diversity_weight(diversity_weight)
-        if adversarial_loss not in losses.ADVERSARIAL_LOSSES:
-            raise ConfigError(
-                f"adversarial_loss must be one of {losses.ADVERSARIAL_LOSSES}, got {adversarial_loss!r}."
-            )
-        losses.check_label_smoothing(adversarial_loss, label_smoothing)
+        losses.check_label_smoothing("non_saturating", label_smoothing)
         if label_smoothing_mode not in LABEL_SMOOTHING_MODES:
             raise ConfigError(
                 f"label_smoothing_mode must be one of {LABEL_SMOOTHING_MODES}, got {label_smoothing_mode!r}."
@@ -112,19 +102,11 @@ class DCGAN(keras.Model):
         self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
-        if update not in UPDATES:
-            raise ConfigError(f"update must be one of {UPDATES}, got {update!r}.")
-        if update == "simultaneous" and generator_steps != 1:
-            raise ConfigError("update='simultaneous' makes one generator step per step; set generator_steps to 1.")
-        self.update = update
-        self.adversarial_loss = adversarial_loss
+        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
         self.label_smoothing = float(label_smoothing)
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.gdpp_eigenvector_signs = gdpp_eigenvector_signs
-        self.gdpp_eigenvalue_weight = float(gdpp_eigenvalue_weight)
         self.seed = int(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -188,14 +170,10 @@ class DCGAN(keras.Model):
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             prior=keras.saving.serialize_keras_object(self.prior),
             diversity_weight=self.diversity_weight,
-            adversarial_loss=self.adversarial_loss,
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
-            gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
-            gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
-            update=self.update,
             label_smoothing_mode=self.label_smoothing_mode,
             training_noise=(
                 None if self.training_noise is None else keras.saving.serialize_keras_object(self.training_noise)
@@ -228,20 +206,17 @@ class DCGAN(keras.Model):
 
     def _discriminator_loss(self, real_logits, fake_logits):
         return losses.discriminator_loss(
-            real_logits, fake_logits, self.adversarial_loss, self.label_smoothing,
+            real_logits, fake_logits, label_smoothing=self.label_smoothing,
             two_sided=self.label_smoothing_mode == "two_sided",
         )
 
     def _generator_loss(self, real_features, fake_logits, fake_features):
         """The generator's loss (GDPP-weighted when ``diversity_weight > 0``) and the GDPP term."""
         smoothing = self.label_smoothing if self.label_smoothing_mode == "two_sided" else 0.0
-        g_loss = losses.generator_loss(fake_logits, self.adversarial_loss, smoothing)
+        g_loss = losses.generator_loss(fake_logits, label_smoothing=smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
-        diversity = losses.gdpp_loss(
-            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvector_signs,
-            self.gdpp_eigenvalue_weight,
-        )
+        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
     def _record(self, d_loss, g_loss, diversity):
@@ -255,8 +230,6 @@ class DCGAN(keras.Model):
         if self.diversity_weight > 0:
             real = _common.check_gdpp_batch(real, "DCGAN")
         step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
-        if self.update == "simultaneous":
-            return self._simultaneous_step(real, step)
         batch = tf.shape(real)[0]
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
@@ -281,36 +254,7 @@ class DCGAN(keras.Model):
             self._record(d_loss, g_loss, diversity)
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def _simultaneous_step(self, real, step):
-        # Both players' gradients come from one forward pass at the same parameters, as the GDPP
-        # synthetic script's single sess.run([d_opt, g_opt]) computes them.
-        generator_vars = self.generator.trainable_variables
-        discriminator_vars = self.discriminator.trainable_variables
-        z = self._training_latents(tf.shape(real)[0], _common.step_seed(self.seed, step, 0))
-        with tf.GradientTape(persistent=True) as tape:
-            real_logits, real_features = self.discriminator(real, training=True)
-            fake_logits, fake_features = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = self._discriminator_loss(real_logits, fake_logits)
-            g_loss, diversity = self._generator_loss(tf.stop_gradient(real_features), fake_logits, fake_features)
-            d_scaled = _common.scaled_loss(self.d_optimizer, d_loss)
-            g_scaled = _common.scaled_loss(self.g_optimizer, g_loss)
-        d_grads = tape.gradient(d_scaled, discriminator_vars)
-        g_grads = tape.gradient(g_scaled, generator_vars)
-        del tape
-        self.d_optimizer.apply(d_grads, discriminator_vars)
-        self.g_optimizer.apply(g_grads, generator_vars)
-        self._record(d_loss, g_loss, diversity)
-        return {metric.name: metric.result() for metric in self.metrics}
-
     # ---- sampling -------------------------------------------------------------------------------
-
-    @classmethod
-    def from_preset(cls, name_or_dir):
-        """The pretrained DCGAN of a shipped preset name or a ``save_to_preset`` directory (offline);
-        raises ``ConfigError`` when the preset holds another kind of model (see ``zoo.presets``)."""
-        from zoo import presets
-
-        return presets.load(name_or_dir, expected_class=cls)
 
     def generate(self, n, seed):
         """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``."""

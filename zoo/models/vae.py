@@ -30,6 +30,8 @@ from zoo.models import _common
 
 #: The GDPP paper's diversity weight for the VAE (``dpp_weight = 100`` in the authors' script).
 GDPP_VAE_WEIGHT = 100.0
+#: Options earlier releases took, with the value the model now always uses (saved files may carry them).
+_RETIRED = {"gdpp_eigenvector_signs": "samples", "gdpp_eigenvalue_weight": losses.GDPP_EIGENVALUE_WEIGHT}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -46,8 +48,6 @@ class VAE(keras.Model):
         kl_weight: weight of the KL term (1 is the ELBO).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
-        gdpp_eigenvector_signs: ``"samples"`` or ``"features"`` (see ``losses.gdpp_loss``).
-        gdpp_eigenvalue_weight: weight of the GDPP eigenvalue term (``losses.GDPP_EIGENVALUE_WEIGHT``).
     """
 
     def __init__(
@@ -61,10 +61,9 @@ class VAE(keras.Model):
         kl_weight=1.0,
         gdpp_compute_dtype="float64",
         seed=0,
-        gdpp_eigenvector_signs="samples",
-        gdpp_eigenvalue_weight=losses.GDPP_EIGENVALUE_WEIGHT,
         **kwargs,
     ):
+        _common.drop_retired_options(kwargs, _RETIRED, "VAE")
         super().__init__(**kwargs)
         self.encoder = _common.deserialize_submodel(encoder, "encoder")
         self.decoder = _common.deserialize_submodel(decoder, "decoder")
@@ -96,13 +95,11 @@ class VAE(keras.Model):
             raise ConfigError(
                 f"reconstruction_scale must be > 0 and kl_weight >= 0, got {reconstruction_scale}, {kl_weight}."
             )
-        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvector_signs, gdpp_eigenvalue_weight, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
         self.reconstruction = reconstruction
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.gdpp_eigenvector_signs = gdpp_eigenvector_signs
-        self.gdpp_eigenvalue_weight = float(gdpp_eigenvalue_weight)
         self.seed = int(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -174,8 +171,6 @@ class VAE(keras.Model):
             reconstruction_scale=self.reconstruction_scale,
             kl_weight=self.kl_weight,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
-            gdpp_eigenvector_signs=self.gdpp_eigenvector_signs,
-            gdpp_eigenvalue_weight=self.gdpp_eigenvalue_weight,
             seed=self.seed,
         )
         return config
@@ -219,10 +214,7 @@ class VAE(keras.Model):
             if self.diversity_weight > 0:
                 fakes = self._to_images(self.decoder(z_prior, training=True))
                 _, _, fake_features = self.encoder(fakes, training=True)
-                diversity = losses.gdpp_loss(
-                    real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvector_signs,
-                    self.gdpp_eigenvalue_weight,
-                )
+                diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
                 loss = loss + self.diversity_weight * diversity
             scaled = _common.scaled_loss(self.optimizer, loss)
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
@@ -253,14 +245,6 @@ class VAE(keras.Model):
         """Images decoded from the posterior means of ``x`` (NumPy, [-1, 1])."""
         mean, _ = self.encode(x)
         return self.decode(mean)
-
-    @classmethod
-    def from_preset(cls, name_or_dir):
-        """The pretrained VAE of a shipped preset name or a ``save_to_preset`` directory (offline);
-        raises ``ConfigError`` when the preset holds another kind of model (see ``zoo.presets``)."""
-        from zoo import presets
-
-        return presets.load(name_or_dir, expected_class=cls)
 
     def generate(self, n, seed):
         """``n`` images ``float32 [n, *output_shape_]`` in [-1, 1] decoded from prior samples."""

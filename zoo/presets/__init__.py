@@ -79,7 +79,8 @@ def load(name_or_dir: str | os.PathLike, *, compile: bool = False, expected_clas
 
     ``compile=False`` (the default) skips restoring optimizers, which inference does not need; pass
     ``compile=True`` to continue training with the saved optimizer state. ``expected_class``
-    (e.g. ``DCGAN``) raises :class:`ConfigError` when the preset holds another kind of model.
+    (e.g. ``zoo.models.VAE``) raises :class:`ConfigError` when the preset holds another kind of model.
+    Presets depend on models, never the reverse: this is the one way to load a preset.
     """
     from zoo._tf import tf  # noqa: F401 - quiet TensorFlow import before Keras touches it
 

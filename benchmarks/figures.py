@@ -1,0 +1,213 @@
+"""Every figure of the README and docs/, regenerated from the shipped presets and the prior solver.
+
+    python benchmarks/figures.py                 # writes docs/images/*.png (about a minute on a CPU)
+    python benchmarks/figures.py --out /tmp/fig  # elsewhere
+
+Deterministic: every sample comes from a fixed stateless seed, the priors' densities are exact, and
+the PNGs carry no timestamp or version metadata, so a rerun on the same libraries rewrites the same
+files. Needs matplotlib (``pip install -e ".[docs]"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+import numpy as np
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "images"
+#: The image presets whose sample grids the docs show.
+GRID_PRESETS = (
+    "digits_dcgan_nonparametric",
+    "digits_gdpp_dcgan_nonparametric",
+    "digits_vae",
+    "digits_gdpp_vae",
+    "stacked_digits_gan",
+    "stacked_digits_gdpp_gan",
+)
+#: The three digits DCGANs that differ only in their prior (same recipe, same seed).
+PRIOR_PRESETS = {"non-parametric": "digits_dcgan_nonparametric", "normal": "digits_dcgan_normal",
+                 "uniform": "digits_dcgan_uniform"}
+SEED = (0, 2019)
+BORDER = 0.85  # grey of the lines between tiles, images shown in [0, 1]
+
+
+def _save(fig, path):
+    fig.savefig(path, dpi=100, metadata={"Software": None}, pil_kwargs={"optimize": True})
+    plt.close(fig)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def _to_unit(images):
+    """``[N, H, W, C]`` in [-1, 1] -> ``[N, H, W, 3]`` in [0, 1] (grey images repeated)."""
+    images = np.clip((np.asarray(images, np.float32) + 1.0) / 2.0, 0.0, 1.0)
+    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+
+
+def tile(images, rows, cols, border=1):
+    """One ``[rows*(H+b)+b, cols*(W+b)+b, 3]`` picture of ``rows*cols`` images with ``border`` px lines."""
+    images = _to_unit(images)
+    _, h, w, c = images.shape
+    canvas = np.full((rows * (h + border) + border, cols * (w + border) + border, c), BORDER, np.float32)
+    for k, image in enumerate(images[: rows * cols]):
+        r, q = divmod(k, cols)
+        top, left = border + r * (h + border), border + q * (w + border)
+        canvas[top: top + h, left: left + w] = image
+    return canvas
+
+
+def sample_grids(out):
+    import zoo
+
+    for name in GRID_PRESETS:
+        model = zoo.load(name)
+        grid = tile(model.generate(64, SEED), 8, 8)
+        fig, ax = plt.subplots(figsize=(4, 4.3))
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+        fig.tight_layout()
+        _save(fig, out / f"samples_{name}.png")
+
+
+def interpolation_strips(out, pairs=2, steps=9):
+    """Rows: straight lines between two prior samples for each prior's digits DCGAN; the mid-point
+    (where Normal and Uniform latents fall off their prior) is framed."""
+    import zoo
+    from zoo import latent
+
+    rows = []
+    for label, name in PRIOR_PRESETS.items():
+        model = zoo.load(name)
+        z = model.prior.sample(2 * pairs, SEED).numpy()
+        for p in range(pairs):
+            path = latent.interpolate(z[2 * p], z[2 * p + 1], steps=steps)
+            rows.append((label, np.asarray(model(path, training=False))))
+    h = rows[0][1].shape[1]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(steps * 0.75, len(rows) * 0.85))
+    for ax, (label, images) in zip(axes, rows):
+        ax.imshow(tile(images, 1, steps), interpolation="nearest")
+        mid = steps // 2
+        ax.add_patch(plt.Rectangle((mid * (h + 1), 0), h + 1, h + 1, fill=False, edgecolor="tab:red", lw=2))
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    axes[0].set_title("z0 → z1 on a straight line; red: the mid-point (z0 + z1) / 2", fontsize=9)
+    fig.tight_layout()
+    fig.subplots_adjust(left=0.17)  # room for the row labels, which tight_layout does not count
+    _save(fig, out / "interpolation_priors.png")
+
+
+def mixture_scatter(out, samples=2500):
+    """GAN vs GDPP-GAN samples over the ring's and the grid's true modes (the presets' own metrics)."""
+    import zoo
+    from zoo import data
+
+    fig, axes = plt.subplots(2, 2, figsize=(7, 7))
+    for row, dataset in enumerate(("ring", "grid")):
+        spec = data.spec(dataset)
+        for col, name in enumerate((f"{dataset}_gan", f"{dataset}_gdpp_gan")):
+            points = zoo.load(name).generate(samples, SEED)
+            metrics = zoo.presets.card(name)["metrics"]
+            ax = axes[row, col]
+            ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", rasterized=True)
+            ax.scatter(spec.centres[:, 0], spec.centres[:, 1], s=40, marker="x", color="tab:red")
+            margin = 0.5 if dataset == "ring" else 1.5
+            low, high = spec.centres.min() - margin, spec.centres.max() + margin
+            ax.set_xlim(low, high)
+            ax.set_ylim(low, high)
+            ax.set_aspect("equal")
+            ax.set_title(f"{name}: {metrics['modes']:.0f}/{len(spec.centres)} modes, "
+                         f"{metrics['high_quality_pct']:.0f} % HQ", fontsize=9)
+    fig.suptitle("2,500 samples (blue) over the true modes (red x)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, out / "mixtures_gan_vs_gdpp.png")
+
+
+def _midpoint_density(grid, density):
+    """Density of ``(a + b) / 2`` for i.i.d. ``a, b`` with ``density`` on the uniform ``grid``."""
+    step = grid[1] - grid[0]
+    summed = np.convolve(density, density) * step  # density of a + b on 2*grid[0] + k*step
+    sums = 2 * grid[0] + step * np.arange(summed.size)
+    return np.interp(grid, sums / 2, 2 * summed)
+
+
+def prior_densities(out):
+    """The solved non-parametric marginal against N(0, 1) and U(-1, 1), each with its mid-point law."""
+    from zoo import latent, priors
+
+    grid = np.linspace(-2.5, 2.5, 4001)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.1), sharex=True)
+    for ax, name in zip(axes, ("nonparametric", "normal", "uniform")):
+        prior = priors.get(name, latent_dim=1)
+        density = np.exp(np.asarray(prior.marginal.log_prob(grid), np.float64))
+        density = np.where(np.isfinite(density), density, 0.0)
+        ax.plot(grid, density, color="tab:blue", lw=1.5, label="prior p(z)")
+        ax.plot(grid, _midpoint_density(grid, density), color="tab:red", lw=1.5, ls="--",
+                label="mid-point (z_a + z_b) / 2")
+        ax.set_title(f"{name}: KL(prior || mid-point) = {latent.midpoint_kl(prior):.3f}", fontsize=9)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-3, 300)
+        ax.set_xlabel("one latent coordinate")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    _save(fig, out / "prior_densities.png")
+
+
+def stacked_modes(out):
+    """Stacked digits: modes found vs missed (of 1,000) for GAN and GDPP-GAN, ours and the paper's."""
+    import zoo
+
+    bars = []
+    for label, name in (("GAN", "stacked_digits_gan"), ("GDPP-GAN", "stacked_digits_gdpp_gan")):
+        card = zoo.presets.card(name)
+        bars.append((f"{label}\n(zoo preset)", card["metrics"]["modes"], card["metrics"]["kl"]))
+        bars.append((f"{label}\n(paper, MNIST)", card["paper"]["modes"]["value"], card["paper"]["kl"]["value"]))
+    labels = [b[0] for b in bars]
+    found = np.array([b[1] for b in bars])
+    fig, ax = plt.subplots(figsize=(6.5, 3.3))
+    ax.bar(labels, found, color=["tab:blue", "lightsteelblue", "tab:green", "palegreen"], label="modes found")
+    ax.bar(labels, 1000 - found, bottom=found, color="0.9", edgecolor="0.7", label="modes missed")
+    for x, (_, modes, kl) in enumerate(bars):
+        ax.text(x, modes / 2, f"{modes:.0f}\nKL {kl:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_ylim(0, 1000)
+    ax.set_ylabel("modes of 1,000")
+    ax.set_title("Stacked digits: modes found (26,000 samples)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    _save(fig, out / "stacked_modes.png")
+
+
+FIGURES = {
+    "samples": sample_grids,
+    "interpolation": interpolation_strips,
+    "mixtures": mixture_scatter,
+    "priors": prior_densities,
+    "stacked": stacked_modes,
+}
+
+
+def make(out_dir=OUT, only=None):
+    """Write the figures named in ``only`` (default all of ``FIGURES``) into ``out_dir``."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in only or FIGURES:
+        FIGURES[name](out_dir)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(OUT), help="directory for the PNGs (default docs/images)")
+    parser.add_argument("--only", nargs="+", choices=sorted(FIGURES), help="just these figures")
+    args = parser.parse_args(argv)
+    make(args.out, args.only)
+
+
+if __name__ == "__main__":
+    main()
