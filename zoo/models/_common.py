@@ -215,6 +215,10 @@ class GANOptimizers:
     def built(self):
         return self.d_optimizer.built and self.g_optimizer.built
 
+    @property
+    def variables(self):
+        return [*self.d_optimizer.variables, *self.g_optimizer.variables]
+
     def __repr__(self):
         return f"<GANOptimizers d={self.d_optimizer.name} g={self.g_optimizer.name} d/g rate ratio={self.ratio:g}>"
 

@@ -292,7 +292,7 @@ class DCGAN(keras.Model):
         """``train_step``'s losses on one batch at the current weights, nothing updated.
 
         The fakes are generated from stateless noise keyed by the model's seed, the training step
-        and the batch's index in this evaluation (``_common.evaluation_seed``), so evaluating the
+        and the batch's position in this evaluation (``_common.evaluation_seed``), so evaluating the
         same weights twice reports the same numbers; batch norm uses its moving statistics.
         """
         real = _common.unpack_batch(data, self.output_shape_, "DCGAN")

@@ -248,7 +248,7 @@ class VAE(keras.Model):
         """``train_step``'s losses on one batch at the current weights, nothing updated.
 
         The posterior and prior noise are stateless, keyed by the model's seed, the training step
-        and the batch's index in this evaluation (``_common.evaluation_seed``): evaluating the same
+        and the batch's position in this evaluation (``_common.evaluation_seed``): evaluating the same
         weights twice reports the same numbers.
         """
         images = _common.unpack_batch(data, self.output_shape_, "VAE")
