@@ -130,6 +130,17 @@ def test_gdpp_rejects_bad_shapes_and_single_sample_batches():
         losses.gdpp_loss(np.ones((2, 3)), np.ones((2, 3)), "float16")
 
 
+def test_gdpp_is_zero_with_zero_gradients_on_a_dynamic_batch_of_one():
+    loss = tf.function(lambda r, f: losses.gdpp_loss(r, f), input_signature=[tf.TensorSpec([None, 3], tf.float32)] * 2)
+    one, fake = tf.constant([[1.0, 2.0, 3.0]]), tf.Variable([[3.0, 1.0, 0.5]])
+    with tf.GradientTape() as tape:
+        value = loss(one, fake)
+    assert float(value) == 0.0
+    np.testing.assert_array_equal(tape.gradient(value, fake).numpy(), 0.0)
+    rows = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    assert float(loss(rows, rows[::-1])) == pytest.approx(float(losses.gdpp_loss(rows, rows[::-1])))
+
+
 def test_gdpp_works_under_xla_and_float16_inputs():
     rng = np.random.default_rng(1)
     real = tf.constant(rng.normal(size=(32, 8)), tf.float16)

@@ -103,6 +103,22 @@ def test_save_can_keep_the_optimizer_for_further_training(tmp_path):
     assert presets.load(directory, compile=True).compiled
 
 
+def test_load_compiled_fine_tunes_a_preset_and_accepts_keras_files(tmp_path):
+    from zoo.data import arrays
+
+    model = zoo.load(IMAGE_PRESET, compile=True)  # shipped without optimizers: compiled with the defaults
+    assert model.compiled
+    history = model.fit(arrays("digits")[0][:64], batch_size=32, verbose=0).history
+    assert all(np.isfinite(v[0]) for v in history.values())
+    model.save(tmp_path / "tuned.keras")
+    again = zoo.load(tmp_path / "tuned.keras", compile=True)  # a .keras file, its optimizer state restored
+    assert int(again.d_optimizer.iterations) == 2
+    np.testing.assert_array_equal(again.generate(2, 1), model.generate(2, 1))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ConfigError, match="not a .keras file"):
+        zoo.load(tmp_path / "notes.txt")
+
+
 def test_bad_preset_directories_and_cards_are_refused(tmp_path):
     with pytest.raises(DataUnavailableError, match="no model.keras"):
         presets.load(tmp_path)

@@ -72,6 +72,78 @@ def test_event_shape_dtype_and_seed_forms():
         assert np.all(np.isfinite(prior.log_prob(z).numpy()))
 
 
+def test_int_seed_means_zero_pair_and_no_seed_draws_fresh_values():
+    histogram = Histogram(np.ones(8) / 8)
+    for prior in [*_all_priors(latent_dim=3), histogram]:
+        np.testing.assert_array_equal(prior.sample(5, seed=42).numpy(), prior.sample(5, seed=(0, 42)).numpy())
+        assert not np.array_equal(prior.sample(5).numpy(), prior.sample(5).numpy())
+    layer = priors.LatentPrior("nonparametric", 3)
+    np.testing.assert_array_equal(layer.sample(4, 9).numpy(), layer.sample(4, (0, 9)).numpy())
+    assert not np.array_equal(layer.sample(4).numpy(), layer.sample(4).numpy())
+
+
+def test_priors_are_tfp_citizens(caplog):
+    tfd = priors.distributions.tfd
+    traces = []
+
+    @tf.function
+    def draw(distribution):
+        traces.append(None)
+        return distribution.sample(2, seed=(1, 2))
+
+    for name in priors.names():
+        prior = priors.get(name, 3)
+        # copy() and slicing rebuild the prior from its parameters (no TFP subclass warning below).
+        for rebuilt in (prior.copy(), prior[...]):
+            np.testing.assert_array_equal(rebuilt.sample(4, seed=1).numpy(), prior.sample(4, seed=1).numpy())
+        traces.clear()
+        first, second = draw(prior), draw(priors.get(name, 3))  # a CompositeTensor: one trace for equal priors
+        assert len(traces) == 1, name
+        np.testing.assert_array_equal(first.numpy(), second.numpy())
+        mode = prior.mode().numpy()  # the Gamma prior's density is infinite there: compare, don't require finite
+        assert mode.shape == (3,), name
+        assert prior.log_prob(mode[None]).numpy()[0] >= prior.log_prob(prior.sample(100, seed=0)).numpy().max(), name
+        bijector = prior.experimental_default_event_space_bijector()
+        inside = bijector.forward(tf.constant([[-30.0, 0.0, 30.0]]))
+        assert np.all(np.isfinite(prior.log_prob(inside).numpy())), name
+        assert float(tfd.kl_divergence(prior, priors.get(name, 3))) == pytest.approx(0.0, abs=1e-6)
+        z = tf.constant(prior.sample(4, seed=3))
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            log_prob = prior.log_prob(z)
+        gradient = tape.gradient(log_prob, z)
+        assert gradient is not None and np.all(np.isfinite(gradient.numpy())), name
+    uniform_gradient = tf.zeros([1, 3])
+    with tf.GradientTape() as tape:
+        tape.watch(uniform_gradient)
+        log_prob = priors.get("uniform", 3).log_prob(uniform_gradient)
+    np.testing.assert_array_equal(tape.gradient(log_prob, uniform_gradient).numpy(), 0.0)
+    assert "_parameter_properties" not in caplog.text  # TFP's warning for subclasses without them
+    assert priors.get("uniform", 3, low=-2.0, high=4.0).mode().numpy().tolist() == [1.0] * 3
+    assert np.isnan(priors.get("gamma", 2, concentration=3.0).mode().numpy()).all()  # a sphere of modes
+
+
+def test_kl_divergences_have_their_closed_forms():
+    tfd = priors.distributions.tfd
+    normal = float(tfd.kl_divergence(priors.get("normal", 4), priors.get("normal", 4, loc=1.0, scale=2.0)))
+    assert normal == pytest.approx(4 * (math.log(2.0) + (1 + 1) / 8 - 0.5), rel=1e-6)
+    p, q = np.array([0.5, 0.25, 0.25, 0.0]), np.array([0.25, 0.25, 0.25, 0.25])
+    expected = 0.5 * math.log(2.0)
+    assert float(tfd.kl_divergence(Histogram(p), Histogram(q))) == pytest.approx(expected, rel=1e-6)
+    assert float(tfd.kl_divergence(Histogram(q), Histogram(p))) == math.inf
+    two = priors.NonParametric(probs=p, latent_dim=2), priors.NonParametric(probs=q, latent_dim=2)
+    assert float(tfd.kl_divergence(*two)) == pytest.approx(2 * expected, rel=1e-6)
+    gammas = priors.get("gamma", 3), priors.get("gamma", 3, concentration=1.0, scale=2.0)
+    assert float(tfd.kl_divergence(*gammas)) == pytest.approx(
+        float(tfd.kl_divergence(gammas[0].radius2, gammas[1].radius2)))
+    with pytest.raises(ConfigError, match="one grid"):
+        tfd.kl_divergence(Histogram(p), Histogram(p, low=-1.0, high=1.0))
+    with pytest.raises(ConfigError, match="one event size"):
+        tfd.kl_divergence(priors.get("normal", 3), priors.get("normal", 4))
+    with pytest.raises(NotImplementedError):
+        tfd.kl_divergence(priors.get("normal", 3), priors.get("cauchy", 3))
+
+
 def test_as_seed_forms_and_errors():
     np.testing.assert_array_equal(priors.as_seed(7).numpy(), [0, 7])
     assert priors.as_seed(tf.constant([1, 2], tf.int64)).dtype == tf.int32

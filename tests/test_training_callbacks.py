@@ -3,9 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 from zoo._tf import tf
 
 import keras
+
+from zoo.errors import ConfigError
 
 from training import callbacks as cb
 from training import rundir as rundir_lib
@@ -93,3 +96,31 @@ def test_apply_ema_replaces_weights_by_their_average():
     for variable, average, before in zip(model.trainable_variables, averages, raw):
         assert not np.allclose(average, before)
         np.testing.assert_array_equal(variable.numpy(), average)
+
+
+def test_public_callbacks_work_with_a_plain_fit_of_a_zoo_model(tmp_path):
+    from zoo.models import build_model
+
+    model = build_model({"model": "dcgan", "image_size": 8, "channels": 1, "width": 4, "latent_dim": 4,
+                         "compile": False})
+    model.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, use_ema=True, ema_momentum=0.9))
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
+    stop = cb.NonFiniteStop()
+    model.fit(images, batch_size=16, epochs=2, verbose=0,
+              callbacks=[cb.SampleImages(tmp_path / "samples", grid=4, pairs=2, steps=3), stop, cb.ApplyEMA()])
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+        "epoch_0001.png", "epoch_0002.png", "interpolation_0001.png", "interpolation_0002.png"]
+    assert stop.stopped is None
+    averages = [v.numpy() for v in model.g_optimizer._model_variables_moving_average]
+    for variable, average in zip(model.generator.trainable_variables, averages):
+        np.testing.assert_array_equal(variable.numpy(), average)  # the generator ends on its EMA
+    without_ema = build_model({"model": "dcgan", "image_size": 8, "channels": 1, "width": 4, "latent_dim": 4})
+    with pytest.raises(ConfigError, match="use_ema=True"):
+        without_ema.fit(images, batch_size=16, verbose=0, callbacks=[cb.ApplyEMA()])
+
+
+def test_non_finite_stop_counts_steps_from_fit_without_being_told():
+    model = _regression()
+    stop = cb.NonFiniteStop()
+    model.fit(_batches(bad_batch=7), epochs=4, steps_per_epoch=STEPS, callbacks=[stop], shuffle=False, verbose=0)
+    assert stop.stopped[:2] == ("loss", 8)

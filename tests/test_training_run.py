@@ -22,7 +22,8 @@ TINY = {
     "description": "tiny test run",
     "data": {"batch_size": 16, "image_size": 16},
     "model": {"latent_dim": 8, "options": {"width": 4}},
-    "train": {"epochs": EPOCHS, "steps_per_epoch": 4},
+    # Exact repeats and resumes are what deterministic ops (off by default) are for.
+    "train": {"epochs": EPOCHS, "steps_per_epoch": 4, "deterministic": True},
     "samples": {"grid": 4, "interpolation_pairs": 2, "interpolation_steps": 5},
     "eval": {"samples": 200},
 }
@@ -69,6 +70,7 @@ def test_train_writes_a_complete_run_and_repeats_exactly(tiny, tmp_path, capsys)
     environment = json.loads((out / "environment.json").read_text())
     assert {"tensorflow", "keras", "numpy", "python"} <= set(environment["versions"])
     assert environment["devices"] and environment["strategy"] == "default"
+    assert environment["deterministic"] is True and environment["jit"] is False
     history = _losses(out)
     assert [row["epoch"] for row in history] == list(range(1, EPOCHS + 1))
     assert {"d_loss", "g_loss", "gdpp_loss"} <= set(history[0])
@@ -155,6 +157,51 @@ def test_bad_input_fails_before_writing(tiny, tmp_path, capsys):
     assert main(["train", tiny, "--out", str(missing), "--jit"]) == 2
     assert "train.deterministic=false" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_defaults_are_fast_and_jit_really_compiles(tiny, tmp_path):
+    from training import config as config_lib
+    from training import run as run_lib
+    from zoo._tf import tf
+
+    assert config_lib.DEFAULTS["train"]["deterministic"] is False
+    config = config_lib.resolve(tiny, ["train.deterministic=false", "train.epochs=1", "eval.enabled=false"])
+    tf.config.experimental.enable_op_determinism()  # left on by earlier work in this process
+    result = run_lib.train(config, tmp_path / "jit", jit=True, verbose=0)
+    environment = json.loads((result.path / "environment.json").read_text())
+    assert environment["jit"] is True and environment["deterministic"] is False  # Keras kept XLA on
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    assert not is_op_determinism_enabled()
+    assert all(np.isfinite(v) for row in result.history for v in row.values())
+
+
+def test_mirrored_strategy_trains_replicas_on_a_split_cpu(tiny, tmp_path):
+    out = tmp_path / "mirrored"
+    result = _zoo("train", tiny, "--out", str(out), "--strategy", "mirrored", "--cpu-devices", "2", "--quiet",
+                  "--set", "train.epochs=1", "--set", "eval.enabled=false")
+    assert result.returncode == 0, result.stderr[-3000:]
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["replicas"] == 2 and len(environment["devices"]) >= 2
+    uneven = tmp_path / "uneven"
+    result = _zoo("train", tiny, "--out", str(uneven), "--strategy", "mirrored", "--cpu-devices", "2",
+                  "--set", "data.batch_size=15")
+    assert result.returncode == 2 and "Use a multiple of 2, e.g. --set data.batch_size=14" in result.stderr
+    assert not uneven.exists()
+
+
+def test_strategy_misconfigurations_are_reported(tiny, tmp_path, capsys):
+    from training import strategy as strategy_lib
+
+    with pytest.warns(UserWarning, match="found one device"):
+        placement = strategy_lib.setup("mirrored")
+    assert placement.replicas == 1
+    assert main(["train", tiny, "--out", str(tmp_path / "x"), "--cpu-devices", "2"]) == 2
+    assert "add --strategy mirrored" in capsys.readouterr().err
+    # This process started TensorFlow long ago: its CPU can no longer be split.
+    assert main(["train", tiny, "--out", str(tmp_path / "x"), "--strategy", "mirrored", "--cpu-devices", "3"]) == 2
+    assert "in a fresh process" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_list_and_keys_are_fast_and_need_no_tensorflow():

@@ -1,5 +1,11 @@
 """Keras callbacks of a training run: checkpoints, NaN stop, sample images, TensorBoard, EMA hand-over.
 
+Public, and usable with a plain ``model.fit`` of any zoo model (``docs/keras.md``):
+:class:`SampleImages` (per-epoch sample grids and interpolation strips as PNG, optionally TensorBoard
+images through a :class:`SummaryWriter`), :class:`NonFiniteStop` (stop at the first NaN/inf loss)
+and :class:`ApplyEMA` (end training with the generator's exponential moving average). The run
+directory's own :class:`Checkpoint` and :class:`LogScalars` are what ``zoo train`` adds.
+
 All of them work on the models of :mod:`zoo.models` through their contract: ``prior`` (a
 ``LatentPrior`` with ``sample(n, seed)``), ``generator`` (GAN) or ``decoder`` (VAE), and
 ``output_shape_``. Images are float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
@@ -19,9 +25,12 @@ from zoo._tf import tf
 
 import keras
 
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 
 from training import rundir as rundir_lib
+
+__all__ = ["ApplyEMA", "Checkpoint", "LogScalars", "NonFiniteLossError", "NonFiniteStop", "SampleImages",
+           "SummaryWriter"]
 
 # Seeds of the fixed latents behind the per-epoch images (the run seed is mixed in).
 GRID_SEED = 7001
@@ -111,10 +120,11 @@ class NonFiniteStop(keras.callbacks.Callback):
     """Stop at the first batch whose logs hold a NaN or inf, remembering which loss and step.
 
     ``stopped`` is ``None`` or ``(loss_name, global_step, value, epoch)``; steps and epochs count
-    from 1 over the whole run (resumed runs included).
+    from 1 over the whole run (resumed runs included). ``steps_per_epoch=None`` takes the count
+    ``fit`` reports (``params["steps"]``). ``fit`` returns normally after the stop; check ``stopped``.
     """
 
-    def __init__(self, steps_per_epoch: int):
+    def __init__(self, steps_per_epoch: int | None = None):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.stopped: tuple[str, int, float, int] | None = None
@@ -127,7 +137,8 @@ class NonFiniteStop(keras.callbacks.Callback):
         for name, value in (logs or {}).items():
             value = float(value)
             if not math.isfinite(value):
-                self.stopped = (name, self._epoch * self.steps_per_epoch + batch + 1, value, self._epoch + 1)
+                steps = self.steps_per_epoch or self.params.get("steps") or 0
+                self.stopped = (name, self._epoch * steps + batch + 1, value, self._epoch + 1)
                 self.model.stop_training = True
                 return
 
@@ -148,41 +159,21 @@ class NonFiniteStop(keras.callbacks.Callback):
 
 
 class SummaryWriter:
-    """TensorBoard scalars and PNG images written with TensorFlow's core summary op.
-
-    ``tf.summary.scalar``/``image`` live in the ``tensorboard`` package, which TensorFlow no longer
-    installs; ``tf.summary.write`` with the plugins' metadata produces the same event records, so
-    training needs no extra dependency and ``tensorboard --logdir RUN/tensorboard`` shows them.
-    """
-
-    # tensorboard.compat.proto.summary_pb2.DataClass values.
-    _SCALAR, _BLOB_SEQUENCE = 1, 3
+    """TensorBoard scalars and images of a run (``tensorboard --logdir RUN/tensorboard`` shows them)."""
 
     def __init__(self, directory: pathlib.Path):
         self._writer = tf.summary.create_file_writer(str(directory))
 
-    @staticmethod
-    def _metadata(plugin: str, data_class: int) -> bytes:
-        from tensorflow.core.framework import summary_pb2
-
-        metadata = summary_pb2.SummaryMetadata()
-        metadata.plugin_data.plugin_name = plugin
-        metadata.data_class = data_class
-        return metadata.SerializeToString()
-
     def scalars(self, values: dict, step: int) -> None:
         with self._writer.as_default():
             for tag, value in values.items():
-                tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step,
-                                 metadata=self._metadata("scalars", self._SCALAR))
+                tf.summary.scalar(tag, float(value), step=step)
         self._writer.flush()
 
     def image(self, tag: str, picture: np.ndarray, step: int) -> None:
-        """``picture``: uint8 ``[H, W, C]``, stored as PNG."""
-        png = tf.io.encode_png(picture)
-        content = tf.stack([tf.as_string(picture.shape[1]), tf.as_string(picture.shape[0]), png])
+        """``picture``: uint8 ``[H, W, C]``."""
         with self._writer.as_default():
-            tf.summary.write(tag, content, step=step, metadata=self._metadata("images", self._BLOB_SEQUENCE))
+            tf.summary.image(tag, picture[np.newaxis], step=step)
         self._writer.flush()
 
 
@@ -259,9 +250,13 @@ class SampleImages(keras.callbacks.Callback):
     the origin to ``-z`` (``zoo.latent.interpolate(..., through_origin=True)``): the low-norm region
     where Normal and Uniform priors' interpolations degrade and the non-parametric prior's do not. Point sets are drawn as scatter plots
     (interpolation paths as lines) over the data's mixture centres.
+
+    Args: ``directory`` for the PNGs; ``grid`` samples; ``pairs`` interpolation rows of ``steps``
+    images; ``seed`` of the fixed latents; ``data_spec`` (``zoo.data.spec(name)``: mixture centres
+    drawn on point scatter plots); ``writer``: a :class:`SummaryWriter` for TensorBoard images.
     """
 
-    def __init__(self, directory: pathlib.Path, *, grid: int, pairs: int, steps: int, seed: int,
+    def __init__(self, directory: pathlib.Path, *, grid: int = 64, pairs: int = 4, steps: int = 9, seed: int = 0,
                  data_spec=None, writer: SummaryWriter | None = None):
         super().__init__()
         self.directory = pathlib.Path(directory)
@@ -319,13 +314,25 @@ class ApplyEMA(keras.callbacks.Callback):
     """At the end of training, replace the generator weights by their exponential moving average.
 
     The averages themselves are kept by the generator's optimizer (``use_ema=True``), so they live
-    in the checkpoints with the rest of the optimizer state and survive a resume.
+    in the checkpoints with the rest of the optimizer state and survive a resume. Without
+    arguments it takes the model's generator optimizer (a GAN's ``g_optimizer``, a VAE's
+    ``optimizer``) and the variables that optimizer updates; compile with e.g.
+    ``g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, use_ema=True)``.
     """
 
-    def __init__(self, optimizer, variables):
+    def __init__(self, optimizer=None, variables=None):
         super().__init__()
         self.optimizer = optimizer
         self.variables = variables
+
+    def on_train_begin(self, logs=None):
+        if self.optimizer is None:
+            self.optimizer, self.variables = optimizer_targets(self.model)[-1]
+        if not getattr(self.optimizer, "use_ema", False):
+            raise ConfigError(
+                f"ApplyEMA needs an optimizer that keeps averages; compile the model with "
+                f"{type(self.optimizer).__name__}(..., use_ema=True, ema_momentum=0.999)."
+            )
 
     def on_train_end(self, logs=None):
         if self.optimizer.iterations.numpy() > 0:

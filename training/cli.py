@@ -9,6 +9,8 @@ _EPILOG = """examples:
   zoo train digits_gdpp_dcgan_nonparametric --out runs/default
   zoo train ring_gdpp --set train.epochs=5 --set data.batch_size=256
   zoo train my_recipe.json --out runs/mine --strategy mirrored --mixed-precision
+  zoo train ring_gan --strategy mirrored --cpu-devices 2      # two replicas on a CPU-only machine
+  zoo train ring_gan --jit                                     # XLA (train.deterministic is off by default)
 
 Re-running a command whose run was killed continues from its last completed epoch.
 """
@@ -39,7 +41,11 @@ def register(subparsers) -> None:
                         help="default: one device; mirrored: all local GPUs; multiworker: machines in TF_CONFIG")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="float16 compute on GPUs (bfloat16 on CPUs), float32 weights")
-    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    parser.add_argument("--jit", action="store_true",
+                        help="XLA-compile the train step (refused with train.deterministic=true)")
+    parser.add_argument("--cpu-devices", type=int, metavar="N",
+                        help="split the CPU into N logical devices, so --strategy mirrored trains N replicas "
+                        "on a machine without GPUs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_handle)
 
@@ -73,7 +79,8 @@ def _handle(args) -> int:
 
     result = train(
         config, out, resume=args.resume, overwrite=args.overwrite, strategy=args.strategy,
-        mixed_precision=args.mixed_precision, jit=args.jit, verbose=0 if args.quiet else "auto",
+        mixed_precision=args.mixed_precision, jit=args.jit, cpu_devices=args.cpu_devices,
+        verbose=0 if args.quiet else "auto",
         command=["zoo", *sys.argv[1:]],
     )
     last = result.history[-1] if result.history else {}

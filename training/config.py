@@ -111,7 +111,9 @@ SCHEMA: dict[str, Field] = {
         (float,), nullable=True, exclusive_minimum=0.0, maximum=0.99999,
         help="Momentum of an exponential moving average of the generator weights; null: off.",
     ),
-    "train.deterministic": Field((bool,), help="Deterministic TensorFlow ops (same losses on re-runs)."),
+    "train.deterministic": Field(
+        (bool,), help="Deterministic TensorFlow ops: same losses on re-runs, slower on GPUs, no --jit."
+    ),
     "samples.grid": Field((int,), minimum=1, maximum=4096, help="Samples in the per-epoch grid (points: in the scatter plot)."),
     "samples.interpolation_pairs": Field((int,), minimum=1, maximum=16),
     "samples.interpolation_steps": Field((int,), minimum=3, maximum=33),
@@ -142,7 +144,7 @@ DEFAULTS: dict = {
         "epsilon": 1e-7,
         "decay": "none",
     },
-    "train": {"epochs": 10, "steps_per_epoch": None, "ema": None, "deterministic": True},
+    "train": {"epochs": 10, "steps_per_epoch": None, "ema": None, "deterministic": False},
     "samples": {"grid": 64, "interpolation_pairs": 4, "interpolation_steps": 9},
     "eval": {"metrics": None, "samples": 2000, "enabled": True},
 }

@@ -176,7 +176,8 @@ def resolved_config(entry: PresetSpec, extra: tuple[str, ...] = ()) -> dict:
     (the builder measures)."""
     from training import config as config_lib
 
-    return config_lib.resolve(entry.recipe, [*entry.overrides, *extra, "eval.enabled=false"])
+    # Presets are built with deterministic ops, so a rebuild reproduces its card.
+    return config_lib.resolve(entry.recipe, ["train.deterministic=true", *entry.overrides, *extra, "eval.enabled=false"])
 
 
 def versions() -> dict:

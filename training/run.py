@@ -110,12 +110,19 @@ def build(config: dict, placement):
     from zoo import data as zoo_data
     from zoo import models as zoo_models
 
-    data_cfg = config["data"]
-    if config["train"]["deterministic"]:
-        from zoo._tf import tf
+    from zoo.errors import ConfigError
 
-        tf.config.experimental.enable_op_determinism()
+    data_cfg = config["data"]
+    set_determinism(config["train"]["deterministic"])
     keras.utils.set_random_seed(config["seed"])
+    batch, replicas = data_cfg["batch_size"], placement.replicas
+    if batch % replicas:
+        fits = max(replicas, batch // replicas * replicas)
+        raise ConfigError(
+            f"data.batch_size={batch} does not split evenly over the {replicas} replicas of --strategy "
+            f"{placement.name}: every replica must get the same batch. Use a multiple of {replicas}, e.g. "
+            f"--set data.batch_size={fits}."
+        )
     options = dict(image_size=data_cfg["image_size"], **data_cfg["options"])
     spec = zoo_data.spec(data_cfg["name"], **options)
     dataset = zoo_data.load(data_cfg["name"], batch_size=data_cfg["batch_size"], seed=config["seed"],
@@ -129,14 +136,36 @@ def build(config: dict, placement):
             model.compile(optimizer=g_opt, jit_compile=placement.jit)
         else:
             model.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=placement.jit)
+    if placement.jit and not model.jit_compile:
+        raise ConfigError(
+            "--jit: Keras would not XLA-compile this model's train step (TensorFlow's op determinism is on, "
+            "or a layer does not support XLA); run without --jit, or with --set train.deterministic=false."
+        )
     strategy_lib.adapt_model(model, placement)
     return model, dataset, spec, steps
+
+
+def set_determinism(deterministic: bool) -> None:
+    """Turn TensorFlow's op determinism on or off for this process, as ``train.deterministic`` says.
+
+    Off is set explicitly too: a previous run in the same process (a notebook, the tests) may have
+    turned it on, and Keras silently drops XLA while it is on.
+    """
+    from zoo._tf import tf
+    # TensorFlow exports enable_op_determinism only; its counterpart lives in the same module.
+    from tensorflow.python.framework.config import disable_op_determinism
+
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        disable_op_determinism()
 
 
 def fit_steps(recipe: str, overrides, iterations: int, callbacks=()):
     """Train ``recipe`` (with ``--set``-style ``overrides``) for ``iterations`` steps, no run directory.
 
-    What the paper benchmarks run: the recipe's model, data, seeds and deterministic ops, with its
+    What the paper benchmarks run: the recipe's model, data and seeds with deterministic ops (so a
+    seed's numbers reproduce; ``train.deterministic=false`` in ``overrides`` turns them off), with its
     length replaced by ``iterations`` (so a ``optimizer.decay=linear`` schedule ends where training
     does) and its ``train.ema`` honoured. ``callbacks`` (Keras callbacks, e.g. a benchmark's probe)
     run before the EMA one, so they see the raw weights. Returns ``(model, config, seconds)``.
@@ -147,7 +176,7 @@ def fit_steps(recipe: str, overrides, iterations: int, callbacks=()):
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ConfigError(f"iterations must be an int >= 1, got {iterations!r}.")
     length = ["train.epochs=1", f"train.steps_per_epoch={iterations}"]
-    config = config_lib.resolve(recipe, [*overrides, *length])
+    config = config_lib.resolve(recipe, ["train.deterministic=true", *overrides, *length])
     model, dataset, _, steps = build(config, strategy_lib.setup("default"))
     start = time.perf_counter()
     model.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
@@ -175,10 +204,14 @@ def train(
     strategy: str = "default",
     mixed_precision: bool = False,
     jit: bool = False,
+    cpu_devices: int | None = None,
     verbose="auto",
     command: list[str] | None = None,
 ) -> RunResult:
     """Train ``config`` into run directory ``out``; see :mod:`training.rundir` for what is written.
+
+    ``jit`` XLA-compiles the train step or refuses (``ConfigError``) when Keras would not;
+    ``cpu_devices`` splits the CPU for ``strategy="mirrored"`` (``training.strategy.split_cpu``).
 
     Re-running the same config into the same directory continues from its last completed epoch.
     Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input, and
@@ -192,7 +225,7 @@ def train(
             "--jit cannot be combined with train.deterministic=true: Keras runs nothing under XLA while "
             "TensorFlow's deterministic ops are on. Add --set train.deterministic=false."
         )
-    placement = strategy_lib.setup(strategy, mixed_precision=mixed_precision, jit=jit)
+    placement = strategy_lib.setup(strategy, mixed_precision=mixed_precision, jit=jit, cpu_devices=cpu_devices)
     run = rundir_lib.RunDir(worker_out(pathlib.Path(out), placement))
     mode = run.prepare(config, resume=resume, overwrite=overwrite)
 
@@ -204,8 +237,10 @@ def train(
     checkpoint = cb.Checkpoint(run, steps_per_epoch=steps)
     initial_epoch = checkpoint.restore(model) if mode == "resume" else 0
     environment = rundir_lib.environment(
-        strategy=placement.name, replicas=placement.replicas, mixed_precision=placement.mixed_precision, jit=jit
+        strategy=placement.name, replicas=placement.replicas, mixed_precision=placement.mixed_precision,
+        jit=bool(model.jit_compile),
     )
+    environment["deterministic"] = config["train"]["deterministic"]
     run.start(config, environment, mode=mode, command=command or sys.argv)
 
     epochs = config["train"]["epochs"]

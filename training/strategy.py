@@ -4,7 +4,9 @@ The same recipe runs on a CPU, one GPU, several GPUs or several machines by swit
 ``--strategy``; every option maps onto TensorFlow's own machinery (no home-made distribution):
 
 * ``default``: TensorFlow's default strategy (one device).
-* ``mirrored``: ``tf.distribute.MirroredStrategy`` over the local GPUs (or the CPU when there are none).
+* ``mirrored``: ``tf.distribute.MirroredStrategy`` over the local GPUs, or over the CPU's logical
+  devices when there are none (``--cpu-devices N`` splits the CPU into N, so multi-replica
+  training can be tried and tested on any machine). One device only is reported with a warning.
 * ``multiworker``: ``tf.distribute.MultiWorkerMirroredStrategy`` configured by the ``TF_CONFIG``
   environment variable of each worker; worker 0 is the chief and writes the run directory.
 """
@@ -15,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import warnings
 
 from zoo.errors import ConfigError
 
@@ -62,15 +65,47 @@ def _tf_config() -> dict:
     return tf_config
 
 
-def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = False) -> Placement:
+def split_cpu(count: int) -> None:
+    """Split the CPU into ``count`` logical devices (``--cpu-devices``), before TensorFlow starts.
+
+    TensorFlow fixes its devices when its runtime starts (the first op); a process where that has
+    happened with another count gets a ConfigError.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"--cpu-devices must be an int >= 1, got {count!r}.")
+    from zoo._tf import _muted_stderr_fd, tf
+
+    with _muted_stderr_fd():  # the first device query probes for CUDA
+        cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        current = len(tf.config.list_logical_devices("CPU"))
+        if current != count:
+            raise ConfigError(
+                f"--cpu-devices {count}: TensorFlow already started in this process with {current} CPU "
+                "device(s), and its devices cannot change afterwards; split the CPU in a fresh process, "
+                "before any TensorFlow op runs."
+            ) from None
+
+
+def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = False,
+          cpu_devices: int | None = None) -> Placement:
     """Configure TensorFlow for a run. Call before any model or dataset is built.
 
     ``mixed_precision`` picks ``mixed_float16`` on a GPU and ``mixed_bfloat16`` on a CPU (where
-    float16 arithmetic is emulated and slow); variables stay float32 either way.
+    float16 arithmetic is emulated and slow); variables stay float32 either way. ``cpu_devices``
+    splits the CPU into that many devices for ``mirrored`` (see :func:`split_cpu`).
     """
     if name not in STRATEGIES:
         raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.")
+    if cpu_devices is not None and cpu_devices > 1 and name == "default":
+        raise ConfigError(
+            f"--cpu-devices {cpu_devices} gives replicas to a distribution strategy; add --strategy mirrored."
+        )
     tf_config = _tf_config() if name == "multiworker" else None
+    if cpu_devices is not None:
+        split_cpu(cpu_devices)
     from zoo._tf import _muted_stderr_fd, tf
 
     import keras
@@ -84,7 +119,7 @@ def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = F
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         worker_index = int(tf_config["task"]["index"])
     elif name == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
+        strategy = _mirrored(tf)
         worker_index = 0
     else:
         strategy = tf.distribute.get_strategy()
@@ -102,6 +137,20 @@ def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = F
         mixed_precision=policy,
         jit=jit,
     )
+
+
+def _mirrored(tf):
+    """``MirroredStrategy`` over the local GPUs, else over every logical CPU device."""
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = None if gpus else [device.name for device in tf.config.list_logical_devices("CPU")]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    if strategy.num_replicas_in_sync == 1:
+        warnings.warn(
+            "--strategy mirrored found one device, so training runs one replica. Run where several GPUs "
+            "are visible, or split the CPU with --cpu-devices N to try multi-replica training.",
+            stacklevel=3,
+        )
+    return strategy
 
 
 def adapt_model(model, placement: Placement) -> None:

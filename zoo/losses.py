@@ -140,6 +140,9 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
     Returns:
         float32 scalar. The structure term lies in ``[-S, S]`` with ``S = sum(minmax(lam_real))``;
         for ``real == fake`` the loss is ``-S`` (its minimum), so the loss is usually negative.
+        A batch whose size is only known at run time and turns out smaller than 2 (the partial last
+        batch of ``fit(x, batch_size=...)``) gives exactly 0 with zero gradients: the kernel of one
+        sample has a single eigenvalue and no diversity to measure, so the term is skipped.
 
     Raises:
         ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, or an
@@ -172,6 +175,8 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
     finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(real_features)),
                             tf.reduce_all(tf.math.is_finite(fake_features)))
     loss = tf.where(finite, magnitude + structure, tf.constant(float("nan"), compute_dtype))
+    if real_features.shape[0] is None:
+        loss = tf.where(tf.shape(real_features)[0] >= 2, loss, tf.zeros_like(loss))
     return tf.cast(loss, tf.float32)
 
 

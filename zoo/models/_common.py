@@ -7,13 +7,17 @@ import numpy as np
 from zoo._tf import tf
 
 import keras
+# Where Keras' MonitorCallback looks for a metric's direction (see LossTrackers).
+from keras.src.trainers.compile_utils import MetricsList
 
 from zoo.errors import ConfigError
 from zoo.priors import as_layer
-from zoo.priors.seeds import as_seed
+from zoo.priors.seeds import fresh_or_seed
 
 #: Samples per generator call in ``generate`` (bounds memory, not the result: z is drawn at once).
 GENERATE_CHUNK = 256
+#: Offset of ``test_step``'s noise streams (``train_step`` uses streams 0 .. generator_steps).
+_EVALUATION_STREAM = 1 << 20
 
 
 def check_diversity_weight(weight):
@@ -73,26 +77,58 @@ def unpack_batch(data, expected_shape, model_name):
             f"{list(data.shape)}. Resize the data (zoo.data.load(..., image_size=...)) or build the model "
             "for this shape."
         )
+    if data.dtype.is_integer:
+        raise ConfigError(
+            f"{model_name} got {data.dtype.name} samples; images must be float32 in [-1, 1]. Convert them "
+            "first, e.g. x.astype('float32') / 127.5 - 1 for uint8 pixels in 0..255 (zoo.data does this)."
+        )
     return tf.cast(data, tf.float32)
 
 
 def check_gdpp_batch(batch, model_name):
-    """GDPP needs >= 2 samples per replica batch: ConfigError when static, a runtime check otherwise."""
+    """ConfigError when a GDPP model's batches are statically smaller than 2 samples per replica.
+
+    Such a model would never see its GDPP term. A batch of unknown size (the last, partial batch of
+    a NumPy array) is checked per batch instead: ``losses.gdpp_loss`` is 0 on it (see
+    :func:`tracker_weights`).
+    """
     static = batch.shape[0]
-    if static is not None:
-        if static < 2:
-            raise ConfigError(
-                f"{model_name} with diversity_weight > 0 needs batches of at least 2 samples per replica "
-                f"(got {static}); use a larger batch_size, and drop_remainder=True when batching."
-            )
-        return batch
-    check = tf.debugging.assert_greater_equal(
-        tf.shape(batch)[0], 2,
-        message=f"{model_name} with diversity_weight > 0 got a batch of 1 sample: batch the dataset with "
-        "drop_remainder=True and a batch_size >= 2 per replica.",
-    )
-    with tf.control_dependencies([check]):
-        return tf.identity(batch)
+    if static is not None and static < 2:
+        raise ConfigError(
+            f"{model_name} with diversity_weight > 0 needs batches of at least 2 samples per replica "
+            f"(got {static}): the GDPP term compares the eigen-structure of a batch. Use a larger batch_size."
+        )
+    return batch
+
+
+def tracker_weights(batch):
+    """``(weight, gdpp_weight)``: how much one batch counts in the loss trackers' means.
+
+    Like Keras' own loss tracker, a batch counts by its number of samples, so ``evaluate`` on an
+    array whose last batch is partial reports the mean over samples. ``losses.gdpp_loss`` returns 0
+    on a batch of fewer than 2 samples; such a batch adds nothing to the loss and is left out of the
+    reported ``gdpp_loss`` (``gdpp_weight`` 0).
+    """
+    size = tf.cast(tf.shape(batch)[0], tf.float32)
+    return size, tf.where(size >= 2.0, size, 0.0)
+
+
+class LossTrackers(MetricsList):
+    """The ``keras.metrics.Mean`` trackers of a model's losses, all to be minimised.
+
+    Keras' monitoring callbacks (``ModelCheckpoint``, ``EarlyStopping``, ``ReduceLROnPlateau``) infer
+    ``mode="auto"`` from a metric's direction only for metrics grouped in a ``MetricsList``, as
+    ``compile(metrics=...)`` groups them; a model's own trackers need the same grouping.
+    ``result()`` is ``{name: value}``, what ``train_step``/``test_step`` return.
+    """
+
+    def __init__(self, trackers):
+        for tracker in trackers:
+            tracker._direction = "down"
+        super().__init__(list(trackers), name="losses")
+
+    def result(self):
+        return {tracker.name: tracker.result() for tracker in self.metrics}
 
 
 def step_seed(seed, step, stream):
@@ -133,10 +169,12 @@ def prepare_optimizer(model, optimizer, default, variables):
 
 
 def sample_in_chunks(prior, network, n, seed, postprocess=None):
-    """``network(prior.sample(n, seed))`` as NumPy, run ``GENERATE_CHUNK`` rows at a time."""
+    """``network(prior.sample(n, seed))`` as NumPy, run ``GENERATE_CHUNK`` rows at a time.
+
+    ``seed=None`` draws fresh latents (see ``zoo.priors.seeds.fresh_or_seed``)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ConfigError(f"n must be a non-negative int, got {n!r}.")
-    z = prior.sample(int(n), as_seed(seed))
+    z = prior.sample(int(n), fresh_or_seed(seed))
     outputs = []
     for start in range(0, int(n), GENERATE_CHUNK):
         out = network(z[start:start + GENERATE_CHUNK], training=False)
@@ -146,3 +184,60 @@ def sample_in_chunks(prior, network, n, seed, postprocess=None):
     if not outputs:
         return np.zeros((0, *network.output_shape[1:]), np.float32)
     return np.concatenate(outputs, axis=0)
+
+
+def evaluation_seed(seed, step, batch_index, stream=0):
+    """The int32 ``[2]`` seed of ``test_step``'s noise for the ``batch_index``-th batch of one evaluation.
+
+    Stateless like :func:`step_seed` and disjoint from the training streams: evaluating the same
+    weights twice gives the same losses. ``batch_index`` is the number of batches the loss
+    trackers have counted since ``evaluate`` reset them (any count that grows with every batch).
+    """
+    key = step_seed(seed, step, _EVALUATION_STREAM + stream)
+    return tf.random.experimental.stateless_fold_in(key, tf.cast(batch_index, tf.int32))
+
+
+class GANOptimizers:
+    """``model.optimizer`` of a two-optimizer GAN, for Keras callbacks that adjust the learning rate.
+
+    Keras' ``ReduceLROnPlateau`` and ``LearningRateScheduler`` read and assign
+    ``model.optimizer.learning_rate``. Here that is the generator's rate; assigning it sets the
+    generator's rate and the discriminator's at the ratio the two had when the model was compiled,
+    so both optimizers follow the schedule and the two-timescale ratio is kept. ``iterations`` is
+    the discriminator's update count, one per training step. The optimizers themselves are
+    ``model.g_optimizer`` and ``model.d_optimizer``.
+    """
+
+    def __init__(self, d_optimizer, g_optimizer):
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        g_rate = _rate(g_optimizer)
+        self.ratio = _rate(d_optimizer) / g_rate if g_rate > 0 else 1.0
+
+    @property
+    def learning_rate(self):
+        return self.g_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.g_optimizer.learning_rate = value
+        self.d_optimizer.learning_rate = float(value) * self.ratio
+
+    @property
+    def iterations(self):
+        return self.d_optimizer.iterations
+
+    @property
+    def built(self):
+        return self.d_optimizer.built and self.g_optimizer.built
+
+    @property
+    def variables(self):
+        return [*self.d_optimizer.variables, *self.g_optimizer.variables]
+
+    def __repr__(self):
+        return f"<GANOptimizers d={self.d_optimizer.name} g={self.g_optimizer.name} d/g rate ratio={self.ratio:g}>"
+
+
+def _rate(optimizer):
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))

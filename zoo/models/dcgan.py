@@ -111,6 +111,10 @@ class DCGAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.gdpp_loss_tracker = keras.metrics.Mean(name="gdpp_loss")
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        self.loss_trackers = _common.LossTrackers(
+            trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
+        )
         self.built = True
 
     # ---- Keras plumbing -------------------------------------------------------------------------
@@ -124,14 +128,15 @@ class DCGAN(keras.Model):
 
     @property
     def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        return trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
+        return [self.loss_trackers]
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """``d_optimizer``/``g_optimizer``: optimizers, names or configs (default Adam(2e-4, beta_1=0.5)).
 
         Other keyword arguments (``jit_compile``, ``steps_per_execution``, ``run_eagerly``) go to
         ``keras.Model.compile``. Under a ``mixed_float16`` policy both optimizers get dynamic loss scaling.
+        ``model.optimizer`` is then a ``GANOptimizers`` view of the two, so Keras' learning-rate
+        callbacks scale both rates and keep their ratio.
         """
         for name in ("optimizer", "loss", "metrics"):
             if kwargs.get(name) is not None:
@@ -144,6 +149,7 @@ class DCGAN(keras.Model):
         self.g_optimizer = _common.prepare_optimizer(
             self, g_optimizer, _default_optimizer, self.generator.trainable_variables
         )
+        self.optimizer = _common.GANOptimizers(self.d_optimizer, self.g_optimizer)
         self._compile_kwargs = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
 
     def get_compile_config(self):
@@ -219,11 +225,12 @@ class DCGAN(keras.Model):
         diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
-    def _record(self, d_loss, g_loss, diversity):
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+    def _record(self, d_loss, g_loss, diversity, real):
+        weight, gdpp_weight = _common.tracker_weights(real)
+        self.d_loss_tracker.update_state(d_loss, sample_weight=weight)
+        self.g_loss_tracker.update_state(g_loss, sample_weight=weight)
         if diversity is not None:
-            self.gdpp_loss_tracker.update_state(diversity)
+            self.gdpp_loss_tracker.update_state(diversity, sample_weight=gdpp_weight)
 
     def train_step(self, data):
         real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
@@ -251,11 +258,40 @@ class DCGAN(keras.Model):
                 g_loss, diversity = self._generator_loss(real_features, fake_logits, fake_features)
                 scaled = _common.scaled_loss(self.g_optimizer, g_loss)
             self.g_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
-            self._record(d_loss, g_loss, diversity)
-        return {metric.name: metric.result() for metric in self.metrics}
+            self._record(d_loss, g_loss, diversity, real)
+        return self.loss_trackers.result()
+
+    def test_step(self, data):
+        """``train_step``'s losses on one batch at the current weights, nothing updated.
+
+        The fakes are generated from stateless noise keyed by the model's seed, the training step
+        and the batch's position in this evaluation (``_common.evaluation_seed``), so evaluating the
+        same weights twice reports the same numbers; batch norm uses its moving statistics.
+        """
+        real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
+        if self.diversity_weight > 0:
+            real = _common.check_gdpp_batch(real, "DCGAN")
+        seed = _common.evaluation_seed(self.seed, self.d_optimizer.iterations, self.d_loss_tracker.count)
+        z = self._training_latents(tf.shape(real)[0], seed)
+        real_logits, real_features = self.discriminator(real, training=False)
+        fake_logits, fake_features = self.discriminator(self.generator(z, training=False), training=False)
+        d_loss = self._discriminator_loss(real_logits, fake_logits)
+        g_loss, diversity = self._generator_loss(real_features, fake_logits, fake_features)
+        self._record(d_loss, g_loss, diversity, real)
+        return self.loss_trackers.result()
 
     # ---- sampling -------------------------------------------------------------------------------
 
-    def generate(self, n, seed):
-        """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``."""
+    def generate(self, n, seed=None):
+        """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``
+        (an int ``s`` means ``(0, s)``; None draws fresh samples)."""
         return _common.sample_in_chunks(self.prior, self.generator, n, seed)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' ``Model.export`` of :meth:`call`: ``z float32 [B, latent_dim] -> samples``.
+
+        ``zoo export`` writes the zoo's serving signatures (seeds, interpolation, uint8 images) instead.
+        """
+        if input_signature is None:
+            input_signature = [keras.InputSpec(shape=(None, self.latent_dim), dtype="float32")]
+        return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)

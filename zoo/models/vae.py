@@ -105,6 +105,10 @@ class VAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
         self.gdpp_loss_tracker = keras.metrics.Mean(name="gdpp_loss")
+        trackers = [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+        self.loss_trackers = _common.LossTrackers(
+            trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
+        )
         self.built = True
 
     def _check_prior_support(self):
@@ -132,8 +136,7 @@ class VAE(keras.Model):
 
     @property
     def metrics(self):
-        trackers = [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
-        return trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
+        return [self.loss_trackers]
 
     def compile(self, optimizer=None, **kwargs):
         """``optimizer`` default Adam(1e-3) (the GDPP VAE's); dynamic loss scaling under ``mixed_float16``.
@@ -192,38 +195,60 @@ class VAE(keras.Model):
         )
         return tf.reduce_mean(log_q - self.prior.distribution().log_prob(z))
 
+    def _loss_terms(self, images, noise_seed, prior_seed, training):
+        """``(loss, reconstruction, kl, gdpp term or None)`` of one batch of images in [-1, 1]."""
+        batch = tf.shape(images)[0]
+        noise = tf.random.stateless_normal([batch, self.latent_dim], noise_seed)
+        mean, logvar, real_features = self.encoder(images, training=training)
+        z = tf.cast(mean, tf.float32) + tf.exp(0.5 * tf.cast(logvar, tf.float32)) * noise
+        reconstruction = losses.vae_reconstruction_loss(
+            images, self.decoder(z, training=training), self.reconstruction, self.reconstruction_scale
+        )
+        kl = self._kl(mean, logvar, z)
+        loss = reconstruction + self.kl_weight * kl
+        if self.diversity_weight <= 0:
+            return loss, reconstruction, kl, None
+        fakes = self._to_images(self.decoder(self.prior.sample(batch, prior_seed), training=training))
+        _, _, fake_features = self.encoder(fakes, training=training)
+        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        return loss + self.diversity_weight * diversity, reconstruction, kl, diversity
+
+    def _record(self, images, loss, reconstruction, kl, diversity):
+        weight, gdpp_weight = _common.tracker_weights(images)
+        self.loss_tracker.update_state(loss, sample_weight=weight)
+        self.reconstruction_tracker.update_state(reconstruction, sample_weight=weight)
+        self.kl_tracker.update_state(kl, sample_weight=weight)
+        if diversity is not None:
+            self.gdpp_loss_tracker.update_state(diversity, sample_weight=gdpp_weight)
+        return self.loss_trackers.result()
+
     def train_step(self, data):
         images = _common.unpack_batch(data, self.output_shape_, "VAE")
         if self.diversity_weight > 0:
             images = _common.check_gdpp_batch(images, "VAE")
-        batch = tf.shape(images)[0]
-        noise = tf.random.stateless_normal(
-            [batch, self.latent_dim], _common.step_seed(self.seed, self.optimizer.iterations, 0)
-        )
-        if self.diversity_weight > 0:
-            z_prior = self.prior.sample(batch, _common.step_seed(self.seed, self.optimizer.iterations, 1))
+        step = self.optimizer.iterations
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
-            mean, logvar, real_features = self.encoder(images, training=True)
-            z = tf.cast(mean, tf.float32) + tf.exp(0.5 * tf.cast(logvar, tf.float32)) * noise
-            reconstruction = losses.vae_reconstruction_loss(
-                images, self.decoder(z, training=True), self.reconstruction, self.reconstruction_scale
+            terms = self._loss_terms(
+                images, _common.step_seed(self.seed, step, 0), _common.step_seed(self.seed, step, 1), training=True
             )
-            kl = self._kl(mean, logvar, z)
-            loss = reconstruction + self.kl_weight * kl
-            if self.diversity_weight > 0:
-                fakes = self._to_images(self.decoder(z_prior, training=True))
-                _, _, fake_features = self.encoder(fakes, training=True)
-                diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
-                loss = loss + self.diversity_weight * diversity
-            scaled = _common.scaled_loss(self.optimizer, loss)
+            scaled = _common.scaled_loss(self.optimizer, terms[0])
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
+        return self._record(images, *terms)
+
+    def test_step(self, data):
+        """``train_step``'s losses on one batch at the current weights, nothing updated.
+
+        The posterior and prior noise are stateless, keyed by the model's seed, the training step
+        and the batch's position in this evaluation (``_common.evaluation_seed``): evaluating the same
+        weights twice reports the same numbers.
+        """
+        images = _common.unpack_batch(data, self.output_shape_, "VAE")
         if self.diversity_weight > 0:
-            self.gdpp_loss_tracker.update_state(diversity)
-        return {metric.name: metric.result() for metric in self.metrics}
+            images = _common.check_gdpp_batch(images, "VAE")
+        step, index = self.optimizer.iterations, self.loss_tracker.count
+        seeds = (_common.evaluation_seed(self.seed, step, index, 0), _common.evaluation_seed(self.seed, step, index, 1))
+        return self._record(images, *self._loss_terms(images, *seeds, training=False))
 
     # ---- inference ------------------------------------------------------------------------------
 
@@ -246,6 +271,16 @@ class VAE(keras.Model):
         mean, _ = self.encode(x)
         return self.decode(mean)
 
-    def generate(self, n, seed):
-        """``n`` images ``float32 [n, *output_shape_]`` in [-1, 1] decoded from prior samples."""
+    def generate(self, n, seed=None):
+        """``n`` images ``float32 [n, *output_shape_]`` in [-1, 1] decoded from prior samples of seed
+        ``seed`` (an int ``s`` means ``(0, s)``; None draws fresh samples)."""
         return _common.sample_in_chunks(self.prior, self.decoder, n, seed, postprocess=self._to_images)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' ``Model.export`` of :meth:`call`: images ``[B, *output_shape_]`` -> reconstructions.
+
+        ``zoo export`` writes the zoo's serving signatures (sample, encode, decode, ...) instead.
+        """
+        if input_signature is None:
+            input_signature = [keras.InputSpec(shape=(None, *self.output_shape_), dtype="float32")]
+        return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)

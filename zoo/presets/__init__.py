@@ -75,11 +75,14 @@ def card(name_or_dir: str | os.PathLike) -> dict:
 
 
 def load(name_or_dir: str | os.PathLike, *, compile: bool = False, expected_class=None):
-    """Load a preset by shipped name or directory and return the ready ``keras.Model``.
+    """Load a preset (shipped name or directory) or a ``.keras`` file and return the ``keras.Model``.
 
-    ``compile=False`` (the default) skips restoring optimizers, which inference does not need; pass
-    ``compile=True`` to continue training with the saved optimizer state. ``expected_class``
-    (e.g. ``zoo.models.VAE``) raises :class:`ConfigError` when the preset holds another kind of model.
+    ``compile=False`` (the default) skips the optimizers, which inference does not need.
+    ``compile=True`` returns a model ready for ``fit``: with the saved optimizer state when the file
+    has one (``save_to_preset(..., include_optimizer=True)``, a training run's ``model.keras``), else
+    compiled with the model's default optimizers (the shipped presets keep none), so fine-tuning a
+    preset is ``zoo.load(name, compile=True).fit(images)``. ``expected_class`` (e.g. ``DCGAN``)
+    raises :class:`ConfigError` when the file holds another kind of model.
     Presets depend on models, never the reverse: this is the one way to load a preset.
     """
     from zoo._tf import tf  # noqa: F401 - quiet TensorFlow import before Keras touches it
@@ -88,14 +91,25 @@ def load(name_or_dir: str | os.PathLike, *, compile: bool = False, expected_clas
 
     import zoo.models  # noqa: F401 - registers the zoo's Keras classes before deserialising
 
-    directory = preset_dir(name_or_dir)
-    model = keras.saving.load_model(directory / MODEL_FILE, compile=compile)
+    model = keras.saving.load_model(_model_file(name_or_dir), compile=compile)
     if expected_class is not None and not isinstance(model, expected_class):
         raise ConfigError(
             f"Preset {str(name_or_dir)!r} holds a {type(model).__name__}, not a {expected_class.__name__}; "
             f"load it with zoo.presets.load({str(name_or_dir)!r})."
         )
+    if compile and not model.compiled:
+        model.compile()
     return model
+
+
+def _model_file(name_or_dir: str | os.PathLike) -> pathlib.Path:
+    """The ``.keras`` file of a preset name or directory, or ``name_or_dir`` itself when it is one."""
+    path = pathlib.Path(name_or_dir)
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise ConfigError(f"{path} is not a .keras file; pass a preset name, a preset directory or a .keras file.")
+        return path
+    return preset_dir(name_or_dir) / MODEL_FILE
 
 
 def save_to_preset(

@@ -8,9 +8,11 @@
 Modules: :mod:`~zoo.priors.distributions` (uniform, normal, cauchy, gamma),
 :mod:`~zoo.priors.nonparametric`, :mod:`~zoo.priors.midpoint` (R_mu, KL, variance on a grid),
 :mod:`~zoo.priors.solver`, :mod:`~zoo.priors.layer` (``LatentPrior``),
-:mod:`~zoo.priors.registry` (``get``, ``names``, ``as_layer``).
+:mod:`~zoo.priors.registry` (``get``, ``names``, ``as_layer``), :mod:`~zoo.priors.kl` (closed-form
+``tfd.kl_divergence`` between priors of one family).
 """
 
+from zoo.priors import kl  # noqa: F401  (registers the closed-form KL divergences with TFP)
 from zoo.priors.distributions import Cauchy, Gamma, LatentDistribution, Normal, Uniform
 from zoo.priors.layer import LatentPrior
 from zoo.priors.nonparametric import Histogram, NonParametric, default_probs

@@ -7,7 +7,13 @@
 
 Every prior also exposes ``kind`` (its registry name), ``prior_params`` (JSON-able constructor
 arguments without ``latent_dim``) and ``coordinate_cdf(x)`` (float64 NumPy CDF of one coordinate,
-used by the mid-point diagnostics in :mod:`zoo.latent`). Sampling takes stateless ``[2]`` seeds only.
+used by the mid-point diagnostics in :mod:`zoo.latent`).
+
+They are ordinary TFP citizens: ``sample(n, seed)`` takes a stateless seed (int32 ``[2]``, a pair,
+or an int ``s`` meaning ``(0, s)``) and draws fresh values for ``seed=None``; ``mode()``,
+``experimental_default_event_space_bijector()``, ``copy()`` and ``tf.function`` arguments
+(``CompositeTensor``) work, and ``tfd.kl_divergence`` has the closed forms between priors of one
+family (see :mod:`zoo.priors.kl`). Log-density gradients are zeros where the density is flat.
 """
 
 from __future__ import annotations
@@ -18,10 +24,39 @@ import numpy as np
 from scipy import special
 
 from zoo._tf import tf, tfp
+from tensorflow_probability.python.internal.parameter_properties import BIJECTOR_NOT_IMPLEMENTED
+
 from zoo.errors import ConfigError
+from zoo.priors.seeds import fresh_or_seed
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
+ParameterProperties = tfp.util.ParameterProperties
 
+
+def _positive(dtype):
+    return lambda: tfb.Softplus(low=tf.constant(np.finfo(np.float32).eps, dtype))
+
+
+def flat_gradient_link(x):
+    """0 with a zero gradient for ``x [..., k] -> [...]``, added to piecewise-constant log densities.
+
+    Their value does not depend on ``x`` through any differentiable op, so without it
+    ``tape.gradient(log_prob(x), x)`` is None instead of the zeros it mathematically is.
+    """
+    return tf.reduce_sum(tf.where(tf.math.is_finite(x), x, tf.zeros_like(x)) * 0.0, axis=-1)
+
+
+class StatelessSampling:
+    """``sample(shape, seed)`` with the project's seed convention (a mixin for TFP distributions).
+
+    TFP treats an int seed as a *stateful* op seed; here an int ``s`` means the stateless ``(0, s)``
+    (``zoo.priors.as_seed``), and ``seed=None`` draws a fresh stateless seed, so every sampler below
+    only ever sees int32 ``[2]`` seeds.
+    """
+
+    def sample(self, sample_shape=(), seed=None, name="sample", **kwargs):
+        return super().sample(sample_shape, seed=fresh_or_seed(seed), name=name, **kwargs)
 
 def check_latent_dim(latent_dim) -> int:
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
@@ -46,8 +81,12 @@ def _check_positive(name: str, value) -> float:
     return value
 
 
-class LatentDistribution(tfd.Distribution):
-    """Base of the priors: no batch shape, float32 event ``[latent_dim]``, stateless sampling."""
+class LatentDistribution(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribution):
+    """Base of the priors: no batch shape, float32 event ``[latent_dim]``, stateless sampling.
+
+    Parameters are Python numbers (part of the ``CompositeTensor`` type spec: equal priors share
+    one ``tf.function`` trace) or, for the non-parametric prior, tensors (its components).
+    """
 
     kind: str = ""
 
@@ -75,7 +114,7 @@ class LatentDistribution(tfd.Distribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        # Priors hold scalar (or per-bin) parameters and never carry a batch shape.
+        # Overridden by every prior with its own scalar (or per-bin) parameters.
         return {}
 
     def _batch_shape(self):
@@ -114,9 +153,6 @@ class IIDPrior(LatentDistribution):
     def _sample_n(self, n, seed=None):
         return self._marginal.sample([n, self._latent_dim], seed=seed)
 
-    def _log_prob(self, x):
-        return tf.reduce_sum(self._marginal.log_prob(x), axis=-1)
-
     def _broadcast(self, value):
         return tf.broadcast_to(tf.cast(value, tf.float32), [self._latent_dim])
 
@@ -131,6 +167,12 @@ class IIDPrior(LatentDistribution):
 
     def _entropy(self):
         return self._latent_dim * self._marginal.entropy()
+
+    def _mode(self):
+        return self._broadcast(self._marginal.mode())
+
+    def _log_prob(self, x):
+        return tf.reduce_sum(self._marginal.log_prob(x), axis=-1) + flat_gradient_link(x)
 
 
 class Uniform(IIDPrior):
@@ -150,8 +192,21 @@ class Uniform(IIDPrior):
     def prior_params(self):
         return {"low": self._low, "high": self._high}
 
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        # As tfd.Uniform: high's constraint depends on low, which has no standalone bijector.
+        return {"low": ParameterProperties(),
+                "high": ParameterProperties(default_constraining_bijector_fn=BIJECTOR_NOT_IMPLEMENTED)}
+
     def coordinate_cdf(self, x):
         return np.clip((np.asarray(x, np.float64) - self._low) / (self._high - self._low), 0.0, 1.0)
+
+    def _mode(self):
+        # Every point of the support is a mode; the centre is the canonical one.
+        return self._broadcast(0.5 * (self._low + self._high))
+
+    def _default_event_space_bijector(self):
+        return tfb.Sigmoid(low=tf.constant(self._low, tf.float32), high=tf.constant(self._high, tf.float32))
 
 
 class Normal(IIDPrior):
@@ -169,8 +224,15 @@ class Normal(IIDPrior):
     def prior_params(self):
         return {"loc": self._loc, "scale": self._scale}
 
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return {"loc": ParameterProperties(), "scale": ParameterProperties(default_constraining_bijector_fn=_positive(dtype))}
+
     def coordinate_cdf(self, x):
         return special.ndtr((np.asarray(x, np.float64) - self._loc) / self._scale)
+
+    def _default_event_space_bijector(self):
+        return tfb.Identity()
 
 
 class Cauchy(IIDPrior):
@@ -193,8 +255,15 @@ class Cauchy(IIDPrior):
     def prior_params(self):
         return {"loc": self._loc, "scale": self._scale}
 
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return {"loc": ParameterProperties(), "scale": ParameterProperties(default_constraining_bijector_fn=_positive(dtype))}
+
     def coordinate_cdf(self, x):
         return 0.5 + np.arctan((np.asarray(x, np.float64) - self._loc) / self._scale) / np.pi
+
+    def _default_event_space_bijector(self):
+        return tfb.Identity()
 
 
 class Gamma(LatentDistribution):
@@ -228,6 +297,18 @@ class Gamma(LatentDistribution):
         )
         super().__init__(latent_dim, parameters, name, reparameterized=False)
 
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return {
+            "concentration": ParameterProperties(default_constraining_bijector_fn=_positive(dtype)),
+            "scale": ParameterProperties(default_constraining_bijector_fn=_positive(dtype)),
+        }
+
+    @property
+    def radius2(self):
+        """The law of the squared norm ``||z||^2``: ``tfd.Gamma(concentration, rate=1 / scale)``."""
+        return self._radius2
+
     @property
     def concentration(self) -> float:
         return self._concentration
@@ -257,6 +338,16 @@ class Gamma(LatentDistribution):
 
     def _mean(self):
         return tf.zeros([self._latent_dim], tf.float32)
+
+    def _mode(self):
+        # p(z) is proportional to r^(concentration - d/2) exp(-r / scale) in r = ||z||^2: largest at
+        # the origin while concentration <= d/2, otherwise on a whole sphere (no single mode).
+        if self._concentration <= 0.5 * self._latent_dim:
+            return tf.zeros([self._latent_dim], tf.float32)
+        return tf.fill([self._latent_dim], tf.constant(float("nan"), tf.float32))
+
+    def _default_event_space_bijector(self):
+        return tfb.Identity()
 
     def _variance(self):
         value = self._concentration * self._scale / self._latent_dim

@@ -19,7 +19,7 @@ from zoo.priors.nonparametric import (
     default_probs,
 )
 from zoo.priors.registry import get, prior_class
-from zoo.priors.seeds import as_row_seeds, as_seed
+from zoo.priors.seeds import as_row_seeds, fresh_or_seed
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -106,9 +106,13 @@ class LatentPrior(keras.layers.Layer):
             alias=(tf.convert_to_tensor(self.alias_threshold), tf.convert_to_tensor(self.alias_index)),
         )
 
-    def sample(self, n, seed):
-        """``n`` draws (int or scalar int tensor) as float32 ``[n, latent_dim]``; ``seed``: int32 ``[2]``."""
-        return self.distribution().sample(n, seed=as_seed(seed))
+    def sample(self, n, seed=None):
+        """``n`` draws (int or scalar int tensor) as float32 ``[n, latent_dim]``.
+
+        ``seed``: a stateless seed (int32 ``[2]``, a pair, or an int ``s`` meaning ``(0, s)``) that
+        reproduces the draw exactly, or None for fresh random values.
+        """
+        return self.distribution().sample(n, seed=fresh_or_seed(seed))
 
     def sample_per_row(self, seeds):
         """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.

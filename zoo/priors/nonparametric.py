@@ -29,10 +29,11 @@ import numpy as np
 
 from zoo._tf import tf, tfp
 from zoo.errors import ConfigError, DataUnavailableError
-from zoo.priors.distributions import IIDPrior
+from zoo.priors.distributions import IIDPrior, StatelessSampling, flat_gradient_link
 from zoo.priors.midpoint import as_pmf
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
 
 DEFAULT_FILE = "nonparametric_default.npz"
 _WORD = 2**32
@@ -117,13 +118,14 @@ def count_less_equal(sorted_values, x):
     return count
 
 
-class Histogram(tfd.Distribution):
+class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribution):
     """Piecewise-constant density on ``[low, high]`` with ``len(probs)`` equal bins (scalar event).
 
     ``probs`` may be a NumPy array (validated) or a float tensor/variable (taken as given, e.g. the
     weights of :class:`zoo.priors.LatentPrior`); float64 keeps the exact solved values. ``alias``:
     the ``(threshold, alias)`` pair of :func:`alias_tables` for these probs, computed from them when
-    omitted (which needs concrete values). Samples and densities are float32.
+    omitted (which needs concrete values). Samples and densities are float32. ``probs`` and the
+    alias tables are the ``CompositeTensor`` components; ``mode()`` is the centre of the heaviest bin.
     """
 
     def __init__(self, probs, low=-2.0, high=2.0, alias=None, name="Histogram"):
@@ -143,6 +145,8 @@ class Histogram(tfd.Distribution):
         self._threshold, self._alias = (tf.convert_to_tensor(table) for table in alias)
         self._low, self._high = check_domain(low, high)
         self._bins = int(probs.shape[0])
+        # Rebuilt from these (tensors) when the distribution crosses a tf.function boundary.
+        parameters.update(probs=probs, alias=(self._threshold, self._alias), low=self._low, high=self._high)
         super().__init__(
             dtype=tf.float32,
             reparameterization_type=tfd.NOT_REPARAMETERIZED,
@@ -154,7 +158,7 @@ class Histogram(tfd.Distribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
+        return {"probs": tfp.util.ParameterProperties(event_ndims=1, is_preferred=False)}
 
     @property
     def probs(self):
@@ -223,10 +227,16 @@ class Histogram(tfd.Distribution):
         index, _ = self._bin_of(x)
         density = tf.cast(tf.gather(self._probs64(), index), tf.float32) / self.width
         inside = (x >= self._low) & (x <= self._high)
-        return tf.where(inside, density, tf.zeros_like(density))
+        return tf.where(inside, density, tf.zeros_like(density)) + flat_gradient_link(x[..., tf.newaxis])
 
     def _log_prob(self, x):
         return tf.math.log(self._prob(x))
+
+    def _mode(self):
+        return tf.cast(tf.gather(self._centres64(), tf.argmax(self._probs64())), tf.float32)
+
+    def _default_event_space_bijector(self):
+        return tfb.Sigmoid(low=tf.constant(self._low, tf.float32), high=tf.constant(self._high, tf.float32))
 
     def _cdf(self, x):
         probs64 = self._probs64()
@@ -285,7 +295,15 @@ class NonParametric(IIDPrior):
         low = default_low if low is None else low
         high = default_high if high is None else high
         marginal = Histogram(probs, low=low, high=high, alias=alias)
+        parameters.update(marginal.parameters, latent_dim=latent_dim, name=name)
         super().__init__(marginal, latent_dim, parameters, name, reparameterized=False)
+
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return Histogram._parameter_properties(dtype, num_classes)
+
+    def _default_event_space_bijector(self):
+        return self.marginal.experimental_default_event_space_bijector()
 
     @property
     def probs(self):

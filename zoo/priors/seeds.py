@@ -37,6 +37,17 @@ def as_seed(seed) -> tf.Tensor:
     return seed
 
 
+def fresh_or_seed(seed) -> tf.Tensor:
+    """:func:`as_seed` of ``seed``, or a fresh random int32 ``[2]`` seed when ``seed`` is None.
+
+    The fresh seed comes from TensorFlow's global generator, as TFP's samplers draw one for
+    ``seed=None``: new values on every call, repeatable after ``keras.utils.set_random_seed``.
+    """
+    if seed is None:
+        return tf.random.uniform([2], minval=tf.int32.min, maxval=tf.int32.max, dtype=tf.int32)
+    return as_seed(seed)
+
+
 def as_row_seeds(seeds) -> tf.Tensor:
     """Return per-row seeds as an int32 tensor ``[B, 2]`` (int64 values are cast)."""
     if not tf.is_tensor(seeds):
