@@ -44,23 +44,14 @@ def register(subparsers) -> None:
 
 def load_source(source: str):
     """The zoo model behind ``source``: a ``.keras`` file, a run directory, or a preset name/directory."""
-    from zoo._tf import tf  # noqa: F401 - quiet TensorFlow import before Keras
-
-    import keras
-
-    import zoo.models  # noqa: F401 - registers the zoo classes with Keras deserialisation
-    from zoo.errors import ConfigError, DataUnavailableError
+    from zoo.errors import DataUnavailableError
+    from zoo.models import load_file
 
     path = Path(source)
     if path.is_dir() and (path / MODEL_FILE).is_file():
         path = path / MODEL_FILE
     if path.is_file():
-        if path.suffix != ".keras":
-            raise ConfigError(f"{path} is not a .keras file; pass a model saved with model.save('model.keras')")
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except (ValueError, TypeError, OSError) as error:
-            raise ConfigError(f"{path} could not be loaded as a zoo model: {error}") from None
+        return load_file(path)
     if path.is_dir():
         raise DataUnavailableError(f"{path} holds no {MODEL_FILE}; pass a run directory written by `zoo train`")
     import zoo.presets
