@@ -79,9 +79,12 @@ def _run(args) -> int:
         raise ConfigError(f"--warmup-batch-sizes must be comma-separated integers, got {args.warmup_batch_sizes!r}") from None
     sources = _sources(args)
     batching = None if args.max_batch_size is None else repository.BatchingParameters(max_batch_size=args.max_batch_size)
-    for source in sources:
-        name = repository.check_model_name(args.name or default_name(source))
-        model = load_source(source)
+    names = [args.name or default_name(source) for source in sources]
+    for name in names:  # every argument is checked before the first version is written
+        savedmodel.check_arguments(args.base, name, version=args.version, interpolation_steps=args.interpolation_steps,
+                                   warmup_batch_sizes=warmup_sizes, serving_root=args.serving_root)
+    models = [load_source(source) for source in sources]  # a damaged file is refused before any export
+    for source, name, model in zip(sources, names, models):
         if args.all_presets and len(model.output_shape_) != 3:
             # The 2-D point GANs are mode-coverage experiments; the exporter serves images only.
             print(f"skipped {source}: it makes 2-D points, not images", flush=True)
