@@ -116,7 +116,7 @@ def _write_json_atomic(path: pathlib.Path, report: dict) -> None:
         if tmp is not None:
             pathlib.Path(tmp).unlink(missing_ok=True)
         raise ConfigError(
-            f"could not write --json {path}: {error.strerror or error}. The metrics are printed above; "
+            f"could not write --json {path} ({error}). The metrics are printed above; "
             "pass a --json path in a directory you can write to."
         ) from None
 

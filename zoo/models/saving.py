@@ -31,14 +31,20 @@ def load_file(path: str | os.PathLike, *, compile: bool = False, remedy: str = "
         raise DataUnavailableError(f"{path} does not exist (or is not a file).")
     if path.suffix != ".keras":
         raise ConfigError(f"{path} is not a .keras file; pass a model saved with model.save('model.keras').")
+    remedy = remedy or "Copy it again from where it came from, or save the model again."
+
+    def corrupt(reason: str) -> CorruptFileError:
+        return CorruptFileError(
+            f"{path} ({path.stat().st_size} bytes) could not be loaded as a zoo model: it is truncated, damaged "
+            f"or not a Keras model file ({reason}). {remedy}"
+        )
+
+    # Keras reports a file that is not a whole zip archive as "File not found".
+    if not zipfile.is_zipfile(path):
+        raise corrupt("not a complete zip archive")
     try:
         return keras.saving.load_model(path, compile=compile)
     except ZooError:
         raise
     except _READ_ERRORS as error:
-        size = path.stat().st_size
-        raise CorruptFileError(
-            f"{path} ({size} bytes) could not be loaded as a zoo model: it is truncated, damaged or not a "
-            f"Keras model file ({type(error).__name__}: {str(error)[:300]}). "
-            f"{remedy or 'Copy it again from where it came from, or save the model again.'}"
-        ) from None
+        raise corrupt(f"{type(error).__name__}: {str(error)[:300]}") from None
