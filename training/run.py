@@ -1,8 +1,9 @@
 """One training run from a resolved config: data, model, fit with callbacks, records, evaluation.
 
 :func:`train` is what ``zoo train`` calls; it is importable for notebooks and tests. The order is
-chosen so bad input fails before anything is written: the run directory is checked, the dataset
-opened and the model built first, and only then is the directory created.
+chosen so bad input fails before anything is written: the run directory is locked and checked, the
+dataset opened, the model built and the evaluation settings checked first, and only then are the
+run's records written (a refused run leaves no directory behind, only its lock while it ran).
 """
 
 from __future__ import annotations
