@@ -44,23 +44,14 @@ def register(subparsers) -> None:
 
 def load_source(source: str):
     """The zoo model behind ``source``: a ``.keras`` file, a run directory, or a preset name/directory."""
-    from zoo._tf import tf  # noqa: F401 - quiet TensorFlow import before Keras
-
-    import keras
-
-    import zoo.models  # noqa: F401 - registers the zoo classes with Keras deserialisation
-    from zoo.errors import ConfigError, DataUnavailableError
+    from zoo.errors import DataUnavailableError
+    from zoo.models import load_file
 
     path = Path(source)
     if path.is_dir() and (path / MODEL_FILE).is_file():
         path = path / MODEL_FILE
     if path.is_file():
-        if path.suffix != ".keras":
-            raise ConfigError(f"{path} is not a .keras file; pass a model saved with model.save('model.keras')")
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except (ValueError, TypeError, OSError) as error:
-            raise ConfigError(f"{path} could not be loaded as a zoo model: {error}") from None
+        return load_file(path)
     if path.is_dir():
         raise DataUnavailableError(f"{path} holds no {MODEL_FILE}; pass a run directory written by `zoo train`")
     import zoo.presets
@@ -88,9 +79,12 @@ def _run(args) -> int:
         raise ConfigError(f"--warmup-batch-sizes must be comma-separated integers, got {args.warmup_batch_sizes!r}") from None
     sources = _sources(args)
     batching = None if args.max_batch_size is None else repository.BatchingParameters(max_batch_size=args.max_batch_size)
-    for source in sources:
-        name = repository.check_model_name(args.name or default_name(source))
-        model = load_source(source)
+    names = [args.name or default_name(source) for source in sources]
+    for name in names:  # every argument is checked before the first version is written
+        savedmodel.check_arguments(args.base, name, version=args.version, interpolation_steps=args.interpolation_steps,
+                                   warmup_batch_sizes=warmup_sizes, serving_root=args.serving_root)
+    models = [load_source(source) for source in sources]  # a damaged file is refused before any export
+    for source, name, model in zip(sources, names, models):
         if args.all_presets and len(model.output_shape_) != 3:
             # The 2-D point GANs are mode-coverage experiments; the exporter serves images only.
             print(f"skipped {source}: it makes 2-D points, not images", flush=True)

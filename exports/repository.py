@@ -13,7 +13,17 @@ directory next to the versions (same filesystem, a name the server ignores becau
 integer), then renamed to the next free integer. The server therefore never sees half a model,
 and an existing version is never replaced. Writers of the same model serialise the choice of
 version number and the rename through an advisory lock file, so two concurrent exports get two
-versions. This module needs no TensorFlow.
+versions. An exporter holds an ``flock`` on its staging directory while writing; staging
+directories older than :data:`STALE_STAGING_SECONDS` whose lock is free (their exporter was killed)
+are removed by the next export of that model.
+
+``models.config`` is merged, never rewritten: models missing from it are added and everything an
+operator wrote (other models, pinned versions, version policies, comments) is kept, under a lock
+so racing exports cannot drop each other's entries. The repository files are written with the
+permissions of any file the process creates (``0644`` under the usual umask; an existing file keeps
+its mode), so a server running under another uid can read them. ``BASE/NAME`` must be a real
+directory, not a symbolic link (the server resolves ``base_path`` in its own filesystem, where the
+link's target may not exist). This module needs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +49,11 @@ DEFAULT_SERVING_ROOT = "/models"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _LOCK = ".export.lock"
+_CONFIG_LOCK = ".repository.lock"  # guards models.config
 _STAGING_PREFIX = ".staging-"
+_STAGING = re.compile(re.escape(_STAGING_PREFIX) + r"[0-9a-f]{32}")
+# A staging directory this old whose exporter no longer holds its lock is a killed export's leftover.
+STALE_STAGING_SECONDS = 300
 
 
 def check_model_name(name: str) -> str:
@@ -66,13 +81,70 @@ def next_version(model_dir: str | os.PathLike) -> int:
 
 
 @contextlib.contextmanager
-def _locked(model_dir: Path):
-    with open(model_dir / _LOCK, "a") as handle:
+def _locked(lock_file: Path):
+    with open(lock_file, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_serving_root(serving_root: str) -> str:
+    """``serving_root`` without trailing slashes, if usable as a ``base_path`` prefix inside the server."""
+    if not isinstance(serving_root, str) or not serving_root.startswith("/") or any(
+            c in serving_root for c in "\"'\\\n"):
+        raise ConfigError(
+            f"serving root {serving_root!r} must be an absolute path inside the server "
+            "without quotes, backslashes or newlines (e.g. /models)"
+        )
+    return serving_root.rstrip("/") or "/"
+
+
+def check_model_dir(base: str | os.PathLike, name: str) -> Path:
+    """``base/name`` if a new version can be published there (nothing is created)."""
+    check_model_name(name)
+    base = Path(base)
+    if base.exists() and not base.is_dir():
+        raise ConfigError(f"the export base {base} is a file; choose a directory with --base")
+    model_dir = base / name
+    if model_dir.is_symlink():
+        raise ConfigError(
+            f"{model_dir} is a symbolic link; the server resolves base_path {name!r} inside its own filesystem, "
+            "where the link's target may not exist. Replace the link by a directory, or export with --base "
+            "set to the directory the server mounts."
+        )
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ConfigError(f"{model_dir} exists and is not a directory; choose another --name or --base")
+    return model_dir
+
+
+def remove_stale_staging(model_dir: Path, older_than: float = STALE_STAGING_SECONDS) -> list[Path]:
+    """Delete the staging directories of killed exports of one model; returns what was removed.
+
+    Only names this module makes (``.staging-`` + 32 hex digits), only when older than ``older_than``
+    seconds, and only when no exporter holds their lock.
+    """
+    removed = []
+    now = time.time()
+    for entry in model_dir.iterdir() if model_dir.is_dir() else ():
+        if not _STAGING.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            if now - entry.stat().st_mtime < older_than:
+                continue
+            fd = os.open(entry, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its exporter is still writing
+        finally:
+            os.close(fd)
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
 
 
 def publish(
@@ -88,23 +160,23 @@ def publish(
     ``version`` if given (refused when it exists), otherwise the next integer. When ``write`` raises,
     the staging directory is removed and the repository is left exactly as it was.
     """
-    check_model_name(name)
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        raise ConfigError(f"version must be a positive integer, got {version!r}")
-    model_dir = Path(base) / name
-    if model_dir.exists() and not model_dir.is_dir():
-        raise ConfigError(f"{model_dir} exists and is not a directory; choose another --name or --base")
+    check_version(version)
+    model_dir = check_model_dir(base, name)
     if version is not None and (model_dir / str(version)).exists():
         raise ConfigError(
             f"{model_dir / str(version)} already exists and versions are never overwritten; "
             "omit the version to get the next free one"
         )
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(model_dir)
     staging = model_dir / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
     staging.mkdir()
+    # Held until this function returns: tells remove_stale_staging this exporter is alive.
+    staging_fd = os.open(staging, os.O_RDONLY)
+    fcntl.flock(staging_fd, fcntl.LOCK_EX)
     try:
         write(staging)
-        with _locked(model_dir):
+        with _locked(model_dir / _LOCK):
             target = model_dir / str(version if version is not None else next_version(model_dir))
             if target.exists():
                 raise ConfigError(
@@ -115,21 +187,54 @@ def publish(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        os.close(staging_fd)
     return target
+
+
+def check_version(version) -> None:
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        raise ConfigError(f"version must be a positive integer, got {version!r}")
+
+
+def _file_mode(path: Path) -> int:
+    """The mode ``path`` has, or the one the umask gives a new file (mkstemp's 0600 would hide it
+    from a server running under another uid)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
     # The server polls these files; a reader must see the old file or the new one, never a prefix.
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+            os.fchmod(stream.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _config_entry(name: str, root: str) -> str:
+    check_model_name(name)
+    base_path = f"{root}/{name}" if root != "/" else f"/{name}"
+    return (
+        "  config {\n"
+        f'    name: "{name}"\n'
+        f'    base_path: "{base_path}"\n'
+        '    model_platform: "tensorflow"\n'
+        "    model_version_policy {\n      latest {\n        num_versions: 1\n      }\n    }\n"
+        "  }\n"
+    )
 
 
 def models_config_text(names: Sequence[str], serving_root: str = DEFAULT_SERVING_ROOT) -> str:
@@ -138,37 +243,168 @@ def models_config_text(names: Sequence[str], serving_root: str = DEFAULT_SERVING
     ``serving_root`` is where the repository is mounted inside the server (``base_path`` of each
     model is ``serving_root/NAME``).
     """
-    if not serving_root.startswith("/") or any(c in serving_root for c in "\"'\\\n"):
-        raise ConfigError(
-            f"serving root {serving_root!r} must be an absolute path inside the server "
-            "without quotes, backslashes or newlines (e.g. /models)"
-        )
-    root = serving_root.rstrip("/") or "/"
-    entries = []
-    for name in names:
-        check_model_name(name)
-        base_path = f"{root}/{name}" if root != "/" else f"/{name}"
-        entries.append(
-            "  config {\n"
-            f'    name: "{name}"\n'
-            f'    base_path: "{base_path}"\n'
-            '    model_platform: "tensorflow"\n'
-            "    model_version_policy {\n      latest {\n        num_versions: 1\n      }\n    }\n"
-            "  }\n"
-        )
-    return "model_config_list {\n" + "".join(entries) + "}\n"
+    root = check_serving_root(serving_root)
+    return "model_config_list {\n" + "".join(_config_entry(name, root) for name in names) + "}\n"
+
+
+def merge_models_config(text: str, names: Sequence[str], serving_root: str = DEFAULT_SERVING_ROOT,
+                        source: str = MODELS_CONFIG) -> str:
+    """``text`` (a ``ModelServerConfig`` text proto) with a ``config`` entry added for each of ``names``
+    it does not list yet; everything else in it (entries, version policies, comments) is kept as is.
+
+    Raises ``ConfigError`` naming ``source`` when ``text`` is not a text proto, or holds a
+    ``custom_model_config`` instead of a ``model_config_list``.
+    """
+    root = check_serving_root(serving_root)
+    _validate_with_proto(text, source)
+    fields = _TextProto(text, source).fields()
+    if any(field.name == "custom_model_config" for field in fields):
+        raise ConfigError(f"{source} configures models with custom_model_config; add {', '.join(names)} to it yourself")
+    lists = [field for field in fields if field.name == "model_config_list"]
+    if any(field.close is None for field in lists):
+        raise ConfigError(f"{source}: model_config_list must be a message ({{ ... }})")
+    listed = {entry.string("name") for field in lists for entry in field.children if entry.name == "config"}
+    added = "".join(_config_entry(name, root) for name in dict.fromkeys(names) if name not in listed)
+    if not added:
+        return text
+    if not lists:
+        separator = "" if not text or text.endswith("\n") else "\n"
+        merged = f"{text}{separator}model_config_list {{\n{added}}}\n"
+    else:  # before the closing brace of the last list (on a line of its own after the entries)
+        close = lists[-1].close
+        line_start = text.rfind("\n", 0, close) + 1
+        if text[line_start:close].strip():
+            merged = f"{text[:close]}\n{added}{text[close:]}"
+        else:
+            merged = text[:line_start] + added + text[line_start:]
+    _validate_with_proto(merged, source)
+    return merged
+
+
+def _validate_with_proto(text: str, source: str) -> None:
+    """Parse ``text`` with TF Serving's own ``ModelServerConfig`` when the serving API is installed."""
+    try:
+        from google.protobuf import text_format
+        from tensorflow_serving.config import model_server_config_pb2
+    except ImportError:  # the structural parse of _TextProto still checks the syntax
+        return
+    try:
+        text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as error:
+        raise ConfigError(f"{source} is not a valid ModelServerConfig ({error}); fix it or delete it") from None
+
+
+@dataclass
+class _Field:
+    name: str
+    value: str | None = None  # scalar text (strings concatenated, quotes removed)
+    children: list | None = None
+    close: int | None = None  # offset of the closing brace of a message value
+
+    def string(self, name: str) -> str | None:
+        return next((f.value for f in self.children or () if f.name == name), None)
+
+
+class _TextProto:
+    """A structural reader of protobuf text format: fields, nested messages and where they close.
+
+    Enough to find ``model_config_list``, the names of its ``config`` entries and the offset of its
+    closing brace without the schema, so a file can be extended in place, comments included.
+    """
+
+    _TOKEN = re.compile(
+        r"""\s+|\#[^\n]*|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+        r"""|(?P<punct>[{}<>:\[\],;])|(?P<word>[-+]?[\w.]+)"""
+    )
+
+    def __init__(self, text: str, source: str):
+        self.source = source
+        self.tokens = []
+        position = 0
+        while position < len(text):
+            match = self._TOKEN.match(text, position)
+            if match is None:
+                line = text.count("\n", 0, position) + 1
+                raise ConfigError(f"{source} line {line}: cannot read {text[position:position + 20]!r}; fix it or delete it")
+            kind = match.lastgroup
+            if kind is not None:
+                self.tokens.append((kind, match.group(), match.start()))
+            position = match.end()
+        self.index = 0
+
+    def _error(self, what: str) -> ConfigError:
+        found = self.tokens[self.index][1] if self.index < len(self.tokens) else "the end of the file"
+        return ConfigError(f"{self.source}: expected {what}, found {found!r}; fix it or delete it")
+
+    def _peek(self):
+        return self.tokens[self.index] if self.index < len(self.tokens) else (None, None, None)
+
+    def fields(self, closer: str | None = None) -> list[_Field]:
+        fields = []
+        while True:
+            kind, token, offset = self._peek()
+            if kind is None:
+                if closer is not None:
+                    raise self._error(f"{closer!r}")
+                return fields
+            if token == closer:
+                self.index += 1
+                return fields
+            if kind != "word":
+                raise self._error("a field name")
+            self.index += 1
+            field = _Field(token)
+            if self._peek()[1] == ":":
+                self.index += 1
+            self._value(field)
+            if self._peek()[1] in (",", ";"):
+                self.index += 1
+            fields.append(field)
+
+    def _value(self, field: _Field) -> None:
+        kind, token, offset = self._peek()
+        if token in ("{", "<"):
+            self.index += 1
+            field.children = self.fields("}" if token == "{" else ">")
+            field.close = self.tokens[self.index - 1][2]
+        elif token == "[":
+            self.index += 1
+            while self._peek()[1] != "]":
+                self._value(_Field(field.name))
+                if self._peek()[1] == ",":
+                    self.index += 1
+            self.index += 1
+        elif kind == "string":
+            parts = []
+            while self._peek()[0] == "string":
+                parts.append(self._peek()[1][1:-1])
+                self.index += 1
+            field.value = "".join(parts)
+        elif kind == "word":
+            field.value = token
+            self.index += 1
+        else:
+            raise self._error(f"a value for {field.name!r}")
 
 
 def write_models_config(base: str | os.PathLike, serving_root: str = DEFAULT_SERVING_ROOT) -> Path:
-    """(Re)write ``base/models.config`` listing every model under ``base`` that has a version."""
+    """Add every model under ``base`` that has a version to ``base/models.config`` (merging; see the
+    module docstring) and return its path."""
+    check_serving_root(serving_root)
     base = Path(base)
-    names = sorted(
-        p.name
-        for p in base.iterdir()
-        if p.is_dir() and _NAME.fullmatch(p.name) and versions(p)
-    ) if base.is_dir() else []
     path = base / MODELS_CONFIG
-    _atomic_write_text(path, models_config_text(names, serving_root))
+    base.mkdir(parents=True, exist_ok=True)
+    with _locked(base / _CONFIG_LOCK):
+        names = sorted(p.name for p in base.iterdir() if p.is_dir() and _NAME.fullmatch(p.name) and versions(p))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text; fix it or delete it (the next export writes a new one)") from None
+        merged = merge_models_config(text, names, serving_root, source=str(path))
+        if merged != text or not path.exists():
+            _atomic_write_text(path, merged if merged else models_config_text([], serving_root))
     return path
 
 

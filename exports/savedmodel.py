@@ -250,6 +250,15 @@ def _input_specs(function) -> dict[str, tf.TensorSpec]:
     return {spec.name: spec for spec in function.input_signature}
 
 
+def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAULT_INTERPOLATION_STEPS,
+                    warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT) -> None:
+    """Everything :func:`export` refuses about its arguments (not the model), checked without writing."""
+    repository.check_model_dir(base, name)
+    repository.check_version(version)
+    repository.check_serving_root(serving_root)
+    _check_options(interpolation_steps, warmup_batch_sizes)
+
+
 def export(
     model,
     base: str | os.PathLike,
@@ -269,9 +278,9 @@ def export(
     edited file is kept). Returns the version directory.
     """
     # Refuse before creating anything.
-    repository.check_model_name(name)
+    check_arguments(base, name, version=version, interpolation_steps=interpolation_steps,
+                    warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root)
     _servable(model)
-    _check_options(interpolation_steps, warmup_batch_sizes)
     target = repository.publish(
         base,
         name,

@@ -25,7 +25,7 @@ from zoo._tf import tf
 
 import keras
 
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError, ZooError
 
 from training import rundir as rundir_lib
 
@@ -39,6 +39,10 @@ INTERPOLATION_SEED = 7002
 
 class NonFiniteLossError(ZooError):
     """A loss became NaN or inf; the run stopped and kept its last good checkpoint."""
+
+
+class EmptyEpochError(DataUnavailableError):
+    """An epoch ran no training step: the dataset yielded no batch."""
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -66,6 +70,9 @@ class Checkpoint(keras.callbacks.Callback):
     seed-generator state) and then commits it by atomically replacing ``state.json``; older weight
     files are removed only after that. A run killed at any instant therefore restarts from a whole
     epoch. :meth:`restore` (called before ``fit``) loads it and returns the epoch to start from.
+
+    An epoch whose logs hold no loss ran no training step (the dataset yielded no batch): it is not
+    committed, training stops, and ``empty_epoch`` holds its number (see :meth:`empty_error`).
     """
 
     STATE = "state.json"
@@ -76,27 +83,46 @@ class Checkpoint(keras.callbacks.Callback):
         self.directory = run.checkpoint_dir
         self.steps_per_epoch = steps_per_epoch
         self.history: list[dict] = []
+        self.empty_epoch: int | None = None
         self._epoch_start = 0.0
 
     def restore(self, model) -> int:
-        """Load the last committed epoch into ``model``; returns the number of completed epochs (0: none)."""
+        """Load the last committed epoch into ``model``; returns the number of completed epochs (0: none).
+
+        Raises ``CorruptFileError`` when ``state.json`` or the weights it names cannot be read.
+        """
         state_path = self.directory / self.STATE
         if not state_path.is_file():
             return 0
-        state = json.loads(state_path.read_text())
+        remedy = (f"The run cannot continue from it: start over with --overwrite (which deletes {self.run.path}), "
+                  "or train into another --out directory.")
+        state = rundir_lib.read_json(state_path, remedy)
+        try:
+            weights, history, epoch = self.directory / state["weights"], list(state["history"]), int(state["epoch"])
+        except (TypeError, KeyError, ValueError) as error:
+            raise CorruptFileError(f"{state_path} is damaged (no valid {error}). {remedy}") from None
         # Optimizer slots are created lazily; they must exist for load_weights to fill them.
         for optimizer, variables in optimizer_targets(model):
             if not optimizer.built:
                 optimizer.build(variables)
-        model.load_weights(self.directory / state["weights"])
-        self.history = list(state["history"])
-        return int(state["epoch"])
+        try:
+            model.load_weights(weights)
+        except (OSError, ValueError, KeyError) as error:
+            raise CorruptFileError(
+                f"the checkpoint {weights} is missing or damaged ({type(error).__name__}: {str(error)[:200]}). {remedy}"
+            ) from None
+        self.history = history
+        return epoch
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        if not any("loss" in key for key in logs):
+            self.empty_epoch = epoch + 1
+            self.model.stop_training = True
+            return
         if not all(math.isfinite(v) for v in logs.values()):
             return  # a NaN stop: keep the last good checkpoint untouched
         row = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **logs,
@@ -111,6 +137,15 @@ class Checkpoint(keras.callbacks.Callback):
             if old.name != weights:
                 old.unlink()
         self.run.write_history(self.history)
+
+
+    def empty_error(self, dataset: str) -> EmptyEpochError:
+        kept = (f"the checkpoint of epoch {len(self.history)} is kept" if self.history
+                else "no model was saved")
+        return EmptyEpochError(
+            f"epoch {self.empty_epoch} ran no training step: dataset {dataset!r} yielded no batch (for a folder: "
+            f"no image could be decoded); {kept}. Check data.name, data.data_dir and data.batch_size, then rerun."
+        )
 
 
 # --------------------------------------------------------------------------- NaN stop

@@ -83,7 +83,7 @@ SCHEMA: dict[str, Field] = {
     "version": Field((int,), minimum=1, help="The recipe format version."),
     "description": Field((str,)),
     "paper": Field((str,), help="Where the settings come from."),
-    "seed": Field((int,), minimum=0),
+    "seed": Field((int,), minimum=0, maximum=2**32 - 1),
     "data.name": Field((str,)),
     "data.batch_size": Field((int,), minimum=1),
     "data.image_size": Field((int,), nullable=True, minimum=8),
@@ -213,7 +213,11 @@ def read_recipe(name: str) -> dict:
     """The raw JSON of recipe ``name`` (a shipped name or a path to a ``.json`` file)."""
     path = _recipe_path(name)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"recipe {path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8 JSON."
+        ) from None
     except json.JSONDecodeError as error:
         raise ConfigError(f"recipe {path} is not valid JSON: {error}") from None
     if not isinstance(raw, dict):

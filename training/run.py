@@ -1,13 +1,15 @@
 """One training run from a resolved config: data, model, fit with callbacks, records, evaluation.
 
 :func:`train` is what ``zoo train`` calls; it is importable for notebooks and tests. The order is
-chosen so bad input fails before anything is written: the run directory is checked, the dataset
-opened and the model built first, and only then is the directory created.
+chosen so bad input fails before anything is written: the run directory is locked and checked, the
+dataset opened, the model built and the evaluation settings checked first, and only then are the
+run's records written (a refused run leaves no directory behind, only its lock while it ran).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 import sys
 import time
@@ -227,6 +229,13 @@ def train(
         )
     placement = strategy_lib.setup(strategy, mixed_precision=mixed_precision, jit=jit, cpu_devices=cpu_devices)
     run = rundir_lib.RunDir(worker_out(pathlib.Path(out), placement))
+    with run.locked():
+        return _train_locked(run, config, placement, resume=resume, overwrite=overwrite, jit=jit, verbose=verbose,
+                             command=command, started=started)
+
+
+def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, command, started) -> RunResult:
+    """:func:`train` once this process owns the run directory."""
     mode = run.prepare(config, resume=resume, overwrite=overwrite)
 
     from zoo._tf import tf
@@ -236,6 +245,8 @@ def train(
     model, dataset, spec, steps = build(config, placement)
     checkpoint = cb.Checkpoint(run, steps_per_epoch=steps)
     initial_epoch = checkpoint.restore(model) if mode == "resume" else 0
+    if placement.is_chief and config["eval"]["enabled"]:
+        check_evaluation(model, config)
     environment = rundir_lib.environment(
         strategy=placement.name, replicas=placement.replicas, mixed_precision=placement.mixed_precision,
         jit=bool(model.jit_compile),
@@ -271,6 +282,8 @@ def train(
                   callbacks=callbacks, shuffle=False, verbose=verbose)
         if nan_stop.stopped is not None:
             raise nan_stop.error(len(checkpoint.history), run.path)
+        if checkpoint.empty_epoch is not None:
+            raise checkpoint.empty_error(config["data"]["name"])
         model_path = run / rundir_lib.MODEL_FILE
         tmp_path = model_path.with_name(".model.tmp.keras")
         model.save(tmp_path)
@@ -287,12 +300,30 @@ def train(
     return RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds)
 
 
+def _evaluation_settings(config: dict) -> dict:
+    eval_cfg = config["eval"]
+    return {"metrics": eval_cfg["metrics"], "samples": eval_cfg["samples"], "dataset": config["data"]["name"],
+            "data_options": config["data"]["options"]}
+
+
+def check_evaluation(model, config: dict) -> None:
+    """Refuse ``eval.*`` settings that ``evaluate`` would refuse, before any training step."""
+    from zoo import metrics as zoo_metrics
+    from zoo.errors import ConfigError
+
+    try:
+        zoo_metrics.check_settings(model, **_evaluation_settings(config))
+    except ConfigError as error:
+        eval_cfg = config["eval"]
+        raise ConfigError(
+            f"the recipe's evaluation (eval.metrics={json.dumps(eval_cfg['metrics'])}, eval.samples="
+            f"{eval_cfg['samples']}) would fail after training: {error} Change it with --set eval.metrics=[...] or "
+            "--set eval.samples=N, or skip it with --set eval.enabled=false."
+        ) from None
+
+
 def evaluate(model, config: dict, spec) -> dict:
     """``zoo.metrics.evaluate`` of the trained model with the recipe's eval settings."""
     from zoo import metrics as zoo_metrics
 
-    eval_cfg = config["eval"]
-    kwargs = {"samples": eval_cfg["samples"], "seed": config["seed"], "data_options": config["data"]["options"]}
-    if eval_cfg["metrics"] is not None:
-        kwargs["metrics"] = eval_cfg["metrics"]
-    return zoo_metrics.evaluate(model, dataset=config["data"]["name"], **kwargs)
+    return zoo_metrics.evaluate(model, seed=config["seed"], **_evaluation_settings(config))

@@ -12,24 +12,29 @@ Layout of ``RUN_DIR``::
     tensorboard/        scalars and images
     model.keras         the trained model (written when training ends)
     metrics.json        zoo.metrics.evaluate on the trained model
+    .lock               while a process trains into it: that process's pid, host and start time
 
 Every JSON file is written to a temporary name and renamed, so a killed run never leaves half a file.
+One process at a time owns a run directory (:class:`RunLock`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
+import fcntl
 import io
 import json
 import os
 import pathlib
 import platform
 import shutil
+import socket
 import sys
 import tempfile
 
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, CorruptFileError, ZooError
 
 from training import config as config_lib
 
@@ -43,6 +48,7 @@ MODEL_FILE = "model.keras"
 CHECKPOINT_DIR = "checkpoint"
 SAMPLES_DIR = "samples"
 TENSORBOARD_DIR = "tensorboard"
+LOCK_FILE = ".lock"
 
 
 def now() -> str:
@@ -73,8 +79,95 @@ def _jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def read_json(path: pathlib.Path):
-    return json.loads(path.read_text())
+def read_json(path: pathlib.Path, remedy: str = ""):
+    """The JSON value in ``path``; ``CorruptFileError`` (saying what to do) when it is not readable JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptFileError(
+            f"{path} is damaged ({type(error).__name__}: {error}). "
+            + (remedy or "Restore it from a backup, or start over with --overwrite (which deletes the run).")
+        ) from None
+
+
+class RunLockedError(ZooError):
+    """Another live process is training into the run directory."""
+
+
+class RunLock:
+    """One process at a time in a run directory: ``.lock`` holds the owner's pid, host and start time.
+
+    The owner also holds an ``flock`` on the file, which the kernel drops when the process dies, so a
+    lock left by a killed run on this host is taken over (with a message) by the next one. A lock
+    written on another host is only taken over once its file is deleted: whether that process is
+    still alive cannot be told from here, and file locks do not reach across every network filesystem.
+    """
+
+    def __init__(self, directory: pathlib.Path):
+        self.path = pathlib.Path(directory) / LOCK_FILE
+        self._fd: int | None = None
+
+    @staticmethod
+    def _owner(fd: int) -> dict:
+        try:
+            owner = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        return owner if isinstance(owner, dict) else {}
+
+    @staticmethod
+    def _alive(pid) -> bool:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, TypeError, ValueError, OverflowError):
+            return True  # someone else's process (or an unreadable pid): assume it is running
+        return True
+
+    def _in_use(self, owner: dict) -> RunLockedError:
+        return RunLockedError(
+            f"{self.path.parent} is in use by another zoo train (pid {owner.get('pid', '?')} on "
+            f"{owner.get('host', '?')}, since {owner.get('started', '?')}). Wait for it to end or choose another "
+            f"--out; if that process is gone, delete {self.path}."
+        )
+
+    def acquire(self) -> None:
+        host = socket.gethostname()
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = self._owner(fd)
+                os.close(fd)
+                raise self._in_use(owner) from None
+            try:  # the owner may have released (deleted) the file between our open and flock
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        owner = self._owner(fd)
+        if owner.get("pid") not in (None, os.getpid()) or owner.get("host") not in (None, host):
+            if owner.get("host") != host or self._alive(owner.get("pid")):
+                os.close(fd)
+                raise self._in_use(owner)
+            print(f"zoo train: taking over the lock of {self.path.parent} left by pid {owner['pid']} "
+                  f"(started {owner.get('started', '?')}), which is no longer running.", file=sys.stderr)
+        record = json.dumps({"pid": os.getpid(), "host": host, "started": now()}).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record, 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
 
 
 def _resumable(key: str) -> bool:
@@ -106,10 +199,48 @@ class RunDir:
         return (self.path / RUN_FILE).is_file() and (self.path / CONFIG_FILE).is_file()
 
     def run_record(self) -> dict:
-        return read_json(self.path / RUN_FILE)
+        return self._record(RUN_FILE)
 
     def saved_config(self) -> dict:
-        return read_json(self.path / CONFIG_FILE)
+        return self._record(CONFIG_FILE)
+
+    def _record(self, name: str) -> dict:
+        value = read_json(self.path / name)
+        if not isinstance(value, dict):
+            raise CorruptFileError(
+                f"{self.path / name} is damaged (it holds a {type(value).__name__}, not a JSON object). Restore it "
+                "from a backup, or start over with --overwrite (which deletes the run)."
+            )
+        return value
+
+    def entries(self) -> list[pathlib.Path]:
+        """What the directory holds, apart from the lock file."""
+        return [p for p in self.path.iterdir() if p.name != LOCK_FILE] if self.path.is_dir() else []
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Own the directory (see :class:`RunLock`) for the block, creating it when absent.
+
+        Directories the block created and left empty are removed again, so a run refused before it
+        wrote anything leaves nothing behind.
+        """
+        self._check_writable()
+        created = []
+        for directory in reversed([self.path, *self.path.parents]):
+            if not directory.exists():
+                directory.mkdir()
+                created.append(directory)
+        lock = RunLock(self.path)
+        try:
+            lock.acquire()
+        except BaseException:
+            _remove_empty(created)
+            raise
+        try:
+            yield self
+        finally:
+            lock.release()
+            _remove_empty(created)
 
     def prepare(self, config: dict, *, resume: bool = False, overwrite: bool = False) -> str:
         """Check the directory can take this run: ``"fresh"``, ``"resume"`` or ``"replace"`` (an old run).
@@ -129,7 +260,7 @@ class RunDir:
         if resume and overwrite:
             raise ConfigError("--resume and --overwrite contradict each other; pass one.")
         self._check_writable()
-        if not self.path.exists() or not any(self.path.iterdir()):
+        if not self.entries():
             if resume:
                 raise ConfigError(f"--resume: {self.path} holds no run to resume. Drop --resume to start one.")
             return "fresh"
@@ -142,6 +273,12 @@ class RunDir:
             return "replace"
         changed = config_lib.diff(self.saved_config(), config)
         status = self.run_record().get("status")
+        epochs = changed.get("train.epochs")
+        if resume and epochs is not None and None not in epochs and epochs[1] < epochs[0]:
+            raise ConfigError(
+                f"--resume can only raise train.epochs: the run in {self.path} is set to {epochs[0]} epochs, "
+                f"not {epochs[1]}. Keep train.epochs={epochs[0]} (or more), or train into another --out directory."
+            )
         if not changed:
             if status == "completed" and not resume:
                 raise ConfigError(
@@ -175,7 +312,8 @@ class RunDir:
         """Create the directory (replacing an old run for ``mode="replace"``) and record the config,
         the environment and a ``running`` status."""
         if mode == "replace":
-            shutil.rmtree(self.path)
+            for entry in self.entries():  # the lock stays: this process still owns the directory
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
         resumed = mode == "resume"
         record = self.run_record() if resumed else {"recipe": config.get("recipe"), "started": now(), "resumes": []}
@@ -204,6 +342,12 @@ class RunDir:
     def history(self) -> list[dict]:
         path = self.path / HISTORY_JSON
         return read_json(path) if path.is_file() else []
+
+
+def _remove_empty(directories: list[pathlib.Path]) -> None:
+    for directory in reversed(directories):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def environment(*, strategy: str, replicas: int, mixed_precision: str | None, jit: bool) -> dict:

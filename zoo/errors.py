@@ -16,3 +16,7 @@ class ConfigError(ZooError, ValueError):
 
 class DataUnavailableError(ZooError, FileNotFoundError):
     """A dataset, file or weight that is not on this machine and cannot be fetched."""
+
+
+class CorruptFileError(ZooError):
+    """A file that exists but cannot be read: truncated, damaged, or not in the format its name says."""

@@ -4,7 +4,9 @@
 ``.png`` file under ``DIR`` (recursively, case-insensitive extensions, sorted paths), decodes it as
 RGB (``grayscale=True``: one channel), crops the largest centred square and resizes it to
 ``image_size`` (default 64) with antialiased bilinear filtering. A file that cannot be decoded is
-skipped with a logged warning rather than stopping training.
+skipped with a logged warning rather than stopping training; but before any batch is made, files are
+decoded in order until one batch's worth decodes, and a folder where fewer than ``batch_size`` images
+decode at all is refused, naming the first files that could not be read.
 """
 
 from __future__ import annotations
@@ -48,6 +50,33 @@ def image_files(directory) -> list[str]:
     return images
 
 
+def check_decodable(files: list[str], decode, batch_size: int, directory, shown: int = 3) -> int:
+    """Decode ``files`` in order until ``batch_size`` of them decode; returns how many did.
+
+    Raises ``DataUnavailableError`` naming the first ``shown`` unreadable files when fewer than
+    ``batch_size`` decode in the whole folder: training would otherwise run without a single batch.
+    """
+    from zoo._tf import tf
+
+    decoded, failed = 0, []
+    for path in files:
+        try:
+            decode(tf.constant(path))
+        except tf.errors.OpError:
+            failed.append(path)
+            continue
+        decoded += 1
+        if decoded == batch_size:
+            return decoded
+    names = ", ".join(repr(os.path.relpath(f, os.fspath(directory))) for f in failed[:shown])
+    more = f" and {len(failed) - shown} more" if len(failed) > shown else ""
+    raise DataUnavailableError(
+        f"only {decoded} of the {len(files)} image files in {str(directory)!r} could be decoded, fewer than "
+        f"batch_size={batch_size}; unreadable: {names}{more}. Replace or remove the damaged files (truncated "
+        "downloads, files renamed to .jpg/.png), or lower batch_size."
+    )
+
+
 def spec(name: str, image_size: int, options: dict) -> DatasetSpec:
     _checks.check_cache(options["cache"], name)
     channels = 1 if _grayscale(options) else 3
@@ -66,6 +95,8 @@ def load(name: str, split: str, batch_size: int, image_size: int, seed, data_dir
     def decode(path):
         image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
         return pipeline.centre_crop_resize(image, image_size)
+
+    check_decodable(files, decode, batch_size, data_dir)
 
     # Shuffling the paths first spreads each shuffle-buffer window over the whole folder, which the
     # byte-capped buffer after decoding cannot do alone for a large uncached folder.

@@ -14,7 +14,7 @@ the zoo's digit classifier (:mod:`zoo.metrics.classifier`), the mid-point protoc
 ``zoo evaluate``.
 """
 
-from zoo.metrics.evaluate import METRICS, default_metrics, evaluate, format_table, metric_names
+from zoo.metrics.evaluate import METRICS, check_settings, default_metrics, evaluate, format_table, metric_names
 from zoo.metrics.features import DigitFeatures, FeatureExtractor, InceptionFeatures, get_extractor
 from zoo.metrics.fid import FeatureStatistics, fid, fid_from_statistics, frechet_distance
 from zoo.metrics.inception_score import inception_score
@@ -24,7 +24,7 @@ from zoo.metrics.prdc import density_coverage, precision_recall
 
 __all__ = [
     "METRICS", "DigitFeatures", "FeatureExtractor", "FeatureStatistics", "InceptionFeatures",
-    "default_metrics", "density_coverage", "evaluate", "fid", "fid_from_statistics", "format_table",
+    "check_settings", "default_metrics", "density_coverage", "evaluate", "fid", "fid_from_statistics", "format_table",
     "frechet_distance", "get_extractor", "inception_score", "kid", "metric_names", "polynomial_mmd2",
     "precision_recall", "stacked_modes", "synthetic_modes", "triplet_labels",
 ]

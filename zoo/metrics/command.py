@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 MODEL_FILE = "model.keras"
+MAX_SEED = 2**32 - 1  # what `zoo train` accepts as its seed
 
 
 def register(subparsers) -> None:
@@ -49,23 +50,35 @@ def _run_settings(directory: pathlib.Path) -> tuple[str | None, dict]:
     """Dataset name and options recorded next to a model: a run's config.json or a preset's card.json."""
     config_file, card_file = directory / "config.json", directory / "card.json"
     if config_file.is_file():
-        config = json.loads(config_file.read_text())
+        config = _read_json_object(config_file)
         section = config.get("data", {})
         name = section.get("name", config.get("data.name"))
         return name, section.get("options", config.get("data.options")) or {}
     if card_file.is_file():
-        evaluation = json.loads(card_file.read_text()).get("evaluation", {})
+        evaluation = _read_json_object(card_file).get("evaluation", {})
         return evaluation.get("dataset"), evaluation.get("data_options") or {}
     return None, {}
 
 
+def _read_json_object(path: pathlib.Path) -> dict:
+    from zoo.errors import CorruptFileError
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        value = error
+    if not isinstance(value, dict):
+        raise CorruptFileError(
+            f"{path} is damaged ({value if isinstance(value, Exception) else 'not a JSON object'}); it tells "
+            "which dataset the model was trained on: fix it, or pass --dataset (and --data-options)."
+        )
+    return value
+
+
 def load_target(target: str):
     """``(model, dataset or None, data_options)`` for a .keras file, run/preset directory or preset name."""
-    from zoo._tf import tf  # noqa: F401
-    import keras
-
-    import zoo.models  # noqa: F401  (registers the zoo's Keras classes before deserialising)
-    from zoo.errors import ConfigError, DataUnavailableError
+    from zoo.errors import DataUnavailableError
+    from zoo.models import load_file
 
     path = pathlib.Path(target)
     if path.is_dir():
@@ -76,9 +89,7 @@ def load_target(target: str):
             )
         path = path / MODEL_FILE
     if path.is_file():
-        if path.suffix != ".keras":
-            raise ConfigError(f"{path} is not a .keras file; pass a .keras model, a run directory or a preset name.")
-        return (keras.saving.load_model(path, compile=False), *_run_settings(path.parent))
+        return (load_file(path), *_run_settings(path.parent))
     from zoo import presets
 
     if str(target) in presets.presets():
@@ -90,15 +101,38 @@ def load_target(target: str):
 
 
 def _write_json_atomic(path: pathlib.Path, report: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(report, handle, indent=2, allow_nan=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    """Write ``report`` to ``path`` via a temporary file; a ``ConfigError`` when ``path`` is not writable."""
+    from zoo.errors import ConfigError
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(report, handle, indent=2, allow_nan=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except OSError as error:
+        if tmp is not None:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(
+            f"could not write --json {path} ({error}). The metrics are printed above; "
+            "pass a --json path in a directory you can write to."
+        ) from None
+
+
+def _check_writable(path: pathlib.Path) -> None:
+    from zoo.errors import ConfigError
+
+    existing = path.parent.resolve()
+    while not existing.exists():
+        existing = existing.parent
+    if path.is_dir() or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write --json {path}: {existing} is not a directory you can write to.")
 
 
 def run(args) -> int:
+    from zoo.errors import ConfigError
     from zoo.metrics.evaluate import METRICS, evaluate, format_table
 
     if args.list_metrics:
@@ -106,9 +140,11 @@ def run(args) -> int:
             print(f"{name:18s} {'/'.join(kinds):22s} {description}")
         return 0
     if not args.model:
-        from zoo.errors import ConfigError
-
         raise ConfigError("give MODEL_OR_RUN: a .keras file, a run directory or a preset name.")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}.")
+    if args.json:
+        _check_writable(pathlib.Path(args.json))  # before the metrics take minutes
     model, dataset, data_options = load_target(args.model)
     extractor_options = {"inception": {"weights": args.inception_weights}} if args.inception_weights else None
     report = evaluate(

@@ -280,6 +280,74 @@ def _decode(model, z):
     return keras.ops.convert_to_numpy(model.generator(z, training=False)).astype(np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """``evaluate``'s arguments, checked and completed (what :func:`check_settings` returns)."""
+
+    dataset: str
+    data_options: dict
+    image_size: int | None
+    spec: object
+    kind: str
+    family: str  # the digit classifier of the dataset: "digits" or "mnist"
+    metrics: list
+    midpoint: bool
+    sample_metrics: list
+    extractors: dict
+    extractor_json: dict
+
+
+def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str | None = None,
+                   data_options: dict | None = None, midpoint: bool | None = None, batch_size: int = 500,
+                   extractor_options: dict | None = None) -> Settings:
+    """Check :func:`evaluate`'s arguments for ``model`` without generating anything.
+
+    Raises the ``ConfigError`` (or ``DataUnavailableError`` for missing feature weights) that
+    ``evaluate`` would, so a training run can refuse bad ``eval.*`` settings before it trains.
+    """
+    from zoo import data
+
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise ConfigError(f"samples must be an int >= 2, got {samples!r}.")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+    for attribute in ("prior", "latent_dim", "output_shape_"):
+        if not hasattr(model, attribute):
+            raise ConfigError(
+                f"evaluate takes a zoo.models DCGAN or VAE; {type(model).__name__} has no {attribute!r}."
+            )
+    dataset = dataset or infer_dataset(model)
+    data_options = dict(data_options or {})
+    shape = tuple(model.output_shape_)
+    image_size = shape[0] if len(shape) == 3 else None
+    spec = data.spec(dataset, image_size=image_size, **data_options)
+    if len(shape) != len(spec.element_shape) or shape[-1] != spec.element_shape[-1]:
+        raise ConfigError(
+            f"the model makes samples of shape {shape} but dataset {dataset!r} has elements of shape "
+            f"{spec.element_shape}; pass the dataset the model was trained on."
+        )
+    kind, vae = dataset_kind(spec), is_vae(model)
+    family = classifier_for(dataset)
+    metrics = _check_metrics(default_metrics(kind, vae, family) if metrics is None else metrics, kind, vae)
+    midpoint = _MIDPOINT_BY_DEFAULT[kind] if midpoint is None else bool(midpoint)
+    sample_metrics = [m for m in metrics if m not in _MODEL_METRICS]
+    extractor_options = extractor_options or {}
+    extractor_names = sorted({e for m in sample_metrics if (e := _extractor_for(m, kind, family))})
+    extractor_json = {name: json.dumps(extractor_options.get(name, {}), sort_keys=True) for name in extractor_names}
+    extractors = {name: _extractor(name, extractor_json[name]) for name in extractor_names}
+    for metric in sample_metrics:
+        source = _extractor_for(metric, kind, family)
+        if metric.endswith("-fid") and samples <= extractors[source].feature_dim:
+            raise ConfigError(
+                f"{metric} needs more samples than its {extractors[source].feature_dim} feature dimensions "
+                f"(the covariance is singular otherwise); evaluate at least {extractors[source].feature_dim + 1} "
+                "samples (10,000+ for reported numbers)."
+            )
+
+    return Settings(dataset, data_options, image_size, spec, kind, family, metrics, midpoint, sample_metrics,
+                    extractors, extractor_json)
+
+
 def evaluate(
     model,
     metrics=None,
@@ -315,48 +383,17 @@ def evaluate(
       "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
       "seconds", "samples_per_second"}`` (JSON-serialisable).
     """
-    from zoo import data
     from zoo.metrics.midpoint import combine, prior_and_midpoint_latents
     from zoo.priors.seeds import as_seed
 
     start_time = time.perf_counter()
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
-        raise ConfigError(f"samples must be an int >= 2, got {samples!r}.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}.")
-    for attribute in ("prior", "latent_dim", "output_shape_"):
-        if not hasattr(model, attribute):
-            raise ConfigError(
-                f"evaluate takes a zoo.models DCGAN or VAE; {type(model).__name__} has no {attribute!r}."
-            )
-    dataset = dataset or infer_dataset(model)
-    data_options = dict(data_options or {})
-    shape = tuple(model.output_shape_)
-    image_size = shape[0] if len(shape) == 3 else None
-    spec = data.spec(dataset, image_size=image_size, **data_options)
-    if len(shape) != len(spec.element_shape) or shape[-1] != spec.element_shape[-1]:
-        raise ConfigError(
-            f"the model makes samples of shape {shape} but dataset {dataset!r} has elements of shape "
-            f"{spec.element_shape}; pass the dataset the model was trained on."
-        )
-    kind, vae = dataset_kind(spec), is_vae(model)
-    family = classifier_for(dataset)
-    metrics = _check_metrics(default_metrics(kind, vae, family) if metrics is None else metrics, kind, vae)
-    midpoint = _MIDPOINT_BY_DEFAULT[kind] if midpoint is None else bool(midpoint)
-    sample_metrics = [m for m in metrics if m not in _MODEL_METRICS]
-    extractor_options = extractor_options or {}
-    extractor_names = sorted({e for m in sample_metrics if (e := _extractor_for(m, kind, family))})
-    extractor_json = {name: json.dumps(extractor_options.get(name, {}), sort_keys=True) for name in extractor_names}
-    extractors = {name: _extractor(name, extractor_json[name]) for name in extractor_names}
+    plan = check_settings(model, metrics, samples=samples, dataset=dataset, data_options=data_options,
+                          midpoint=midpoint, batch_size=batch_size, extractor_options=extractor_options)
+    dataset, data_options, image_size, spec, kind = plan.dataset, plan.data_options, plan.image_size, plan.spec, plan.kind
+    family = plan.family
+    metrics, midpoint, sample_metrics, extractors = plan.metrics, plan.midpoint, plan.sample_metrics, plan.extractors
+    extractor_json = plan.extractor_json
     options_json = json.dumps(data_options, sort_keys=True)
-    for metric in sample_metrics:
-        source = _extractor_for(metric, kind, family)
-        if metric.endswith("-fid") and samples <= extractors[source].feature_dim:
-            raise ConfigError(
-                f"{metric} needs more samples than its {extractors[source].feature_dim} feature dimensions "
-                f"(the covariance is singular otherwise); use --samples {extractors[source].feature_dim + 1} "
-                "or more (10,000+ for reported numbers)."
-            )
 
     real = _Collected()
     for name in extractors:

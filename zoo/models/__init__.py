@@ -16,6 +16,7 @@ from zoo.models.architectures import (
     vae_encoder,
 )
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
+from zoo.models.saving import load_file
 from zoo.models.slot_noise import SlotOffsetNoise
 from zoo.models.vae import GDPP_VAE_WEIGHT, VAE
 
@@ -29,6 +30,7 @@ __all__ = [
     "build_model",
     "dcgan_discriminator",
     "dcgan_generator",
+    "load_file",
     "synthetic_discriminator",
     "synthetic_generator",
     "vae_decoder",

@@ -253,8 +253,12 @@ class VAE(keras.Model):
     # ---- inference ------------------------------------------------------------------------------
 
     def encode(self, x):
-        """``x [B, *output_shape_]`` in [-1, 1] -> ``(mean, logvar)`` NumPy float32 ``[B, latent_dim]``."""
+        """``x [B, *output_shape_]`` in [-1, 1] -> ``(mean, logvar)`` NumPy float32 ``[B, latent_dim]``
+        (``B = 0`` gives two ``[0, latent_dim]`` arrays)."""
         x = _common.unpack_batch(tf.convert_to_tensor(x), self.output_shape_, "VAE")
+        if x.shape[0] == 0:  # TensorFlow's convolutions fail on an empty batch with a shape error
+            empty = np.zeros((0, self.latent_dim), np.float32)
+            return empty, empty.copy()
         mean, logvar, _ = self.encoder(x, training=False)
         return (keras.ops.convert_to_numpy(tf.cast(mean, tf.float32)),
                 keras.ops.convert_to_numpy(tf.cast(logvar, tf.float32)))

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import types
 
-from zoo.errors import ConfigError, DataUnavailableError
+from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
@@ -71,7 +71,16 @@ def card(name_or_dir: str | os.PathLike) -> dict:
     path = preset_dir(name_or_dir) / CARD_FILE
     if not path.is_file():
         return {}
-    return json.loads(path.read_text())
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptFileError(
+            f"{path} is not valid JSON ({error}); fix it, delete it (the model still loads), or copy the "
+            "preset again."
+        ) from None
+    if not isinstance(value, dict):
+        raise CorruptFileError(f"{path} must hold a JSON object, not {type(value).__name__}; fix or delete it.")
+    return value
 
 
 def load(name_or_dir: str | os.PathLike, *, compile: bool = False, expected_class=None):
@@ -85,13 +94,10 @@ def load(name_or_dir: str | os.PathLike, *, compile: bool = False, expected_clas
     raises :class:`ConfigError` when the file holds another kind of model.
     Presets depend on models, never the reverse: this is the one way to load a preset.
     """
-    from zoo._tf import tf  # noqa: F401 - quiet TensorFlow import before Keras touches it
+    from zoo.models.saving import load_file
 
-    import keras
-
-    import zoo.models  # noqa: F401 - registers the zoo's Keras classes before deserialising
-
-    model = keras.saving.load_model(_model_file(name_or_dir), compile=compile)
+    model = load_file(_model_file(name_or_dir), compile=compile,
+                      remedy="Copy the preset again, or re-save it with zoo.presets.save_to_preset.")
     if expected_class is not None and not isinstance(model, expected_class):
         raise ConfigError(
             f"Preset {str(name_or_dir)!r} holds a {type(model).__name__}, not a {expected_class.__name__}; "
@@ -124,13 +130,19 @@ def save_to_preset(
 
     By default only the model is kept, not its optimizers (Adam's two moments per weight would
     triple the file); pass ``include_optimizer=True`` to keep them for ``load(..., compile=True)``
-    and further training. The files are written to a temporary sibling directory first and renamed
+    and further training. The files are written to a temporary sibling directory first and swapped
     into place, so an interrupted save never leaves a half-written preset. An existing directory is
-    refused unless ``overwrite=True``.
+    refused unless ``overwrite=True``, and even then only when it is a preset (nothing in it but
+    ``model.keras`` and ``card.json``) or empty: no other directory is ever deleted. On Linux the old
+    and new preset trade places in one ``renameat2(RENAME_EXCHANGE)``, so a kill at any instant leaves
+    one whole preset; elsewhere the old one is renamed aside first (a kill between the two renames
+    leaves it as ``.NAME.old-*`` beside the directory).
     """
     directory = pathlib.Path(directory)
-    if directory.exists() and not overwrite:
-        raise ConfigError(f"{directory} already exists; choose another directory or pass overwrite=True.")
+    if directory.exists() or directory.is_symlink():
+        if not overwrite:
+            raise ConfigError(f"{directory} already exists; choose another directory or pass overwrite=True.")
+        _check_replaceable(directory)
     if not callable(getattr(model, "save", None)) or not callable(getattr(model, "get_weights", None)):
         raise ConfigError(f"save_to_preset takes a Keras model (a zoo DCGAN or VAE), got a {type(model).__name__}.")
     if card is not None and not isinstance(card, dict):
@@ -148,12 +160,71 @@ def save_to_preset(
         if card is not None:
             (staging / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
         if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
+            _replace_directory(staging, directory)
+        else:
+            staging.rename(directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+_PRESET_FILES = frozenset({MODEL_FILE, CARD_FILE})
+
+
+def _check_replaceable(directory: pathlib.Path) -> None:
+    """Refuse to overwrite anything but a preset directory or an empty one (never a user's files)."""
+    if directory.is_symlink() or not directory.is_dir():
+        raise ConfigError(
+            f"{directory} exists and is not a directory (or is a symbolic link); overwrite=True replaces "
+            "only a preset directory. Choose another directory."
+        )
+    entries = {p.name for p in directory.iterdir()}
+    others = sorted(entries - _PRESET_FILES)
+    if others or (entries and MODEL_FILE not in entries):
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise ConfigError(
+            f"{directory} is not a preset directory (it holds {shown or 'no ' + MODEL_FILE}); overwrite=True "
+            f"replaces only a directory holding nothing but {MODEL_FILE} and {CARD_FILE}. Nothing was "
+            "changed; choose another directory."
+        )
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: pathlib.Path, b: pathlib.Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); False where that is not supported."""
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):  # filesystem without exchange
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _replace_directory(staging: pathlib.Path, directory: pathlib.Path) -> None:
+    """Put ``staging`` at ``directory`` and delete the directory it replaces, never leaving neither."""
+    if _exchange(staging, directory):
+        shutil.rmtree(staging)  # now the old preset
+        return
+    old = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+    old.rmdir()
+    directory.rename(old)
+    try:
+        staging.rename(directory)
+    except BaseException:
+        old.rename(directory)
+        raise
+    shutil.rmtree(old)
 
 
 def _without_optimizer(model):
