@@ -19,7 +19,7 @@ extrapolating):
 * nonparametric (a histogram): ``R_t`` is the scaled-histogram convolution
   ``1 / (ab) (f(./a) * f(./b))`` of :mod:`zoo.priors.midpoint`, computed here on a grid 256 times
   finer than the bins (see :func:`histogram_path_cdf` for the error bound) and stored as a
-  monotone piecewise-linear map through about ``KNOTS + 2 bins`` knots.
+  monotone piecewise-linear map through about ``KNOTS + 2 N`` knots (``N`` bins).
 
 :class:`MatchedPath` holds the maps for a set of path parameters ``t``; it applies them in NumPy
 (float64, what :func:`zoo.latent.interpolate` uses) and in TensorFlow with core ops only (what the
