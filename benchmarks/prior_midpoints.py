@@ -4,6 +4,8 @@ mid-points of linear interpolations, next to the paper's CelebA table (papers.md
     python benchmarks/prior_midpoints.py                                   # 5 priors, 5,000 iterations, 10k samples
     python benchmarks/prior_midpoints.py --priors uniform normal nonparametric --seeds 0 1 2
     python benchmarks/prior_midpoints.py --iterations 100 --samples 500    # smoke run
+    python benchmarks/prior_midpoints.py --priors uniform normal nonparametric --matched --presets
+    python benchmarks/prior_midpoints.py --dataset mnist_5k --matched      # another one-channel set
 
 Each prior trains its recipe ``digits_dcgan_PRIOR`` (the presets' settings: carpedm20 DCGAN, latent
 16, Adam 2e-4 / 0.5, batch 64, 2 generator steps per discriminator step, width 32; ``--set`` changes
@@ -14,6 +16,13 @@ zoo classifier's 128-d features; not comparable in scale with the paper's Incept
 only the ratios and rankings are) at prior samples and at mid-points. Target: the non-parametric
 prior has the smallest mid/prior FID ratio among uniform, normal and nonparametric, and the best or
 near-best (within 5 %) mid-point FID.
+
+``--matched`` adds a row per i.i.d. prior with *matched* mid-points (``zoo.latent.midpoint(...,
+method="matched")``, Agustsson et al. 2019: the same pairs, moved back onto the prior) on the same
+trained generator, so the table answers: retrain with the non-parametric prior, or match the path?
+``--presets`` scores the shipped presets ``digits_dcgan_PRIOR`` (1,000 steps each) instead of
+training. ``--dataset`` trains the recipes on another one-channel ``zoo.data`` set
+(``--set data.name=DATASET``) and scores against it.
 """
 
 from __future__ import annotations
@@ -31,18 +40,39 @@ PAPER_CELEBA = {
 }
 
 
-def train_and_score(prior, seed, args):
+MATCHED_PRIORS = ("uniform", "normal", "cauchy", "nonparametric")  # the i.i.d. ones
+
+
+def trained_model(prior, seed, args):
+    """``(model, seconds)``: the recipe trained for ``--iterations``, or the shipped preset."""
+    if args.presets:
+        import zoo.presets
+
+        return zoo.presets.load(f"digits_dcgan_{prior}"), 0.0
     from training import run as run_lib
+
+    data = [] if args.dataset == "digits" else [f"data.name={args.dataset}"]
+    model, _, seconds = run_lib.fit_steps(f"digits_dcgan_{prior}", [f"seed={seed}", *data, *args.set], args.iterations)
+    return model, seconds
+
+
+def train_and_score(prior, seed, args) -> list[dict]:
+    """One row per mid-point method (linear; matched with ``--matched``), all on one generator."""
     from zoo.metrics import evaluate
 
-    model, _, seconds = run_lib.fit_steps(f"digits_dcgan_{prior}", [f"seed={seed}", *args.set], args.iterations)
-    report = evaluate(model, ["digits-fid", "digits-is"], samples=args.samples, seed=seed, midpoint=True)
-    results = report["results"]
-    return {
-        "prior": prior, "seed": seed, "seconds": seconds,
-        "is_prior": results["digits-IS"]["prior"], "is_mid": results["digits-IS"]["midpoint"],
-        "fid_prior": results["digits-FID"]["prior"], "fid_mid": results["digits-FID"]["midpoint"],
-    }
+    model, seconds = trained_model(prior, seed, args)
+    methods = ["linear", "matched"] if args.matched and prior in MATCHED_PRIORS else ["linear"]
+    rows = []
+    for method in methods:
+        report = evaluate(model, ["digits-fid", "digits-is"], samples=args.samples, seed=seed, midpoint=True,
+                          midpoint_method=method, dataset=args.dataset)
+        results = report["results"]
+        rows.append({
+            "prior": prior, "method": method, "seed": seed, "seconds": seconds,
+            "is_prior": results["digits-IS"]["prior"], "is_mid": results["digits-IS"]["midpoint"],
+            "fid_prior": results["digits-FID"]["prior"], "fid_mid": results["digits-FID"]["midpoint"],
+        })
+    return rows
 
 
 def verdict(means: dict) -> str | None:
@@ -69,31 +99,50 @@ def main(argv=None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a recipe override, as zoo train --set (repeatable)")
     parser.add_argument("--json", help="write every run's numbers here")
+    parser.add_argument("--matched", action="store_true",
+                        help="also score matched mid-points (uniform, normal, cauchy, nonparametric) on the same generators")
+    parser.add_argument("--presets", action="store_true",
+                        help="score the shipped presets digits_dcgan_PRIOR instead of training (--iterations, --set, "
+                             "--dataset and --seeds other than the sample seed do not apply)")
+    parser.add_argument("--dataset", default="digits",
+                        help="one-channel zoo.data set to train on and score against (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.presets:
+        missing = [p for p in args.priors if p not in ("uniform", "normal", "nonparametric")]
+        if missing or args.dataset != "digits" or args.set:
+            parser.error("--presets exists for the uniform, normal and nonparametric priors on digits, "
+                         f"without --set (got priors {args.priors}, dataset {args.dataset}, --set {args.set})")
 
     runs = []
     for prior in args.priors:
         for seed in args.seeds:
-            runs.append(train_and_score(prior, seed, args))
-            r = runs[-1]
-            print(f"  {prior:13s} seed {seed}: digits-FID {r['fid_prior']:.2f} -> {r['fid_mid']:.2f} at mid-points "
-                  f"({r['seconds']:.0f} s)", flush=True)
+            for r in train_and_score(prior, seed, args):
+                runs.append(r)
+                print(f"  {prior:13s} seed {seed}: digits-FID {r['fid_prior']:.2f} -> {r['fid_mid']:.2f} at "
+                      f"{r['method']} mid-points ({r['seconds']:.0f} s)", flush=True)
 
-    print(f"\nDigits DCGAN (recipes digits_dcgan_PRIOR{''.join(' --set ' + pair for pair in args.set)}), "
-          f"{args.iterations:,} iterations, {args.samples:,} samples per set, seeds {args.seeds}; "
-          "paper: CelebA, Inception IS/FID")
-    header = (f"{'prior':13s} {'IS prior':>9s} {'IS mid':>7s} {'FID prior':>10s} {'FID mid':>8s} {'mid/prior':>9s} | "
-              f"{'paper IS':>8s} {'IS mid':>7s} {'FID':>7s} {'FID mid':>8s} {'mid/prior':>9s}")
+    source = ("shipped presets digits_dcgan_PRIOR (1,000 steps)" if args.presets else
+              f"recipes digits_dcgan_PRIOR{''.join(' --set ' + pair for pair in args.set)}, "
+              f"{args.iterations:,} iterations")
+    print(f"\nDCGAN on {args.dataset} ({source}), {args.samples:,} samples per set, seeds {args.seeds}; "
+          "paper: CelebA, Inception IS/FID, linear mid-points")
+    header = (f"{'prior':13s} {'mid-point':9s} {'IS prior':>9s} {'IS mid':>7s} {'FID prior':>10s} {'FID mid':>8s} "
+              f"{'mid/prior':>9s} | {'paper IS':>8s} {'IS mid':>7s} {'FID':>7s} {'FID mid':>8s} {'mid/prior':>9s}")
     print(header)
     means = {}
     for prior in args.priors:
-        mine = [r for r in runs if r["prior"] == prior]
-        mean = means[prior] = {k: sum(r[k] for r in mine) / len(mine)
-                               for k in ("is_prior", "is_mid", "fid_prior", "fid_mid")}
-        p_is, p_is_mid, p_fid, p_fid_mid = PAPER_CELEBA[prior]
-        print(f"{prior:13s} {mean['is_prior']:9.3f} {mean['is_mid']:7.3f} {mean['fid_prior']:10.2f} "
-              f"{mean['fid_mid']:8.2f} {mean['fid_mid'] / mean['fid_prior']:9.3f} | "
-              f"{p_is:8.3f} {p_is_mid:7.3f} {p_fid:7.2f} {p_fid_mid:8.2f} {p_fid_mid / p_fid:9.3f}")
+        for method in ("linear", "matched"):
+            mine = [r for r in runs if r["prior"] == prior and r["method"] == method]
+            if not mine:
+                continue
+            mean = {k: sum(r[k] for r in mine) / len(mine) for k in ("is_prior", "is_mid", "fid_prior", "fid_mid")}
+            paper = ""
+            if method == "linear":
+                means[prior] = mean
+                p_is, p_is_mid, p_fid, p_fid_mid = PAPER_CELEBA[prior]
+                paper = f"{p_is:8.3f} {p_is_mid:7.3f} {p_fid:7.2f} {p_fid_mid:8.2f} {p_fid_mid / p_fid:9.3f}"
+            print(f"{prior:13s} {method:9s} {mean['is_prior']:9.3f} {mean['is_mid']:7.3f} {mean['fid_prior']:10.2f} "
+                  f"{mean['fid_mid']:8.2f} {mean['fid_mid'] / mean['fid_prior']:9.3f} | {paper}")
     line = verdict(means)
     if line:
         print(line)

@@ -32,6 +32,10 @@ def register(subparsers) -> None:
     parser.add_argument("--version", type=int, help="version number (default: the next free one; never overwrites)")
     parser.add_argument("--interpolation-steps", type=int, default=8,
                         help="images per path of the interpolate signature, both ends included (default: %(default)s)")
+    parser.add_argument("--interpolation", choices=("linear", "matched"), default="linear",
+                        help="the interpolate signature's path: the straight line, or the line mapped back onto the "
+                             "prior so every point is distributed as the prior (uniform, normal, cauchy, "
+                             "nonparametric priors; see docs/interpolation.md) (default: %(default)s)")
     parser.add_argument("--serving-root", default="/models",
                         help="where BASE is mounted inside the server, for models.config (default: %(default)s)")
     parser.add_argument("--max-batch-size", type=int,
@@ -82,7 +86,8 @@ def _run(args) -> int:
     names = [args.name or default_name(source) for source in sources]
     for name in names:  # every argument is checked before the first version is written
         savedmodel.check_arguments(args.base, name, version=args.version, interpolation_steps=args.interpolation_steps,
-                                   warmup_batch_sizes=warmup_sizes, serving_root=args.serving_root)
+                                   warmup_batch_sizes=warmup_sizes, serving_root=args.serving_root,
+                                   interpolation=args.interpolation)
     models = [load_source(source) for source in sources]  # a damaged file is refused before any export
     for source, name, model in zip(sources, names, models):
         if args.all_presets and len(model.output_shape_) != 3:
@@ -95,6 +100,7 @@ def _run(args) -> int:
             name,
             version=args.version,
             interpolation_steps=args.interpolation_steps,
+            interpolation=args.interpolation,
             warmup_batch_sizes=warmup_sizes,
             serving_root=args.serving_root,
             batching=batching,

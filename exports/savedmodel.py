@@ -21,10 +21,13 @@ reconstruct (VAE) ``images`` float32 [N, H, W, C]       ``images``, ``images_uin
 handle latents; the same seed gives the same image on every call and every server. ``interpolate``
 walks the straight line from ``z0[i]`` to ``z1[i]`` in ``S`` evenly spaced points, both ends included
 (the path of ``zoo.latent.interpolate(..., method="linear")``, along which the non-parametric prior
-is matched). ``S`` is a constant of the export (``--interpolation-steps``) because a per-request
-step count would give rows of different lengths, which a batching server cannot merge; a client
-wanting another path (slerp, more steps) computes the latents with ``zoo.latent.interpolate`` and
-calls ``serving_default``.
+is matched), or, exported with ``interpolation="matched"`` (``zoo export --interpolation matched``),
+that line mapped coordinate-wise back onto the model's prior (``method="matched"``, from the same
+constants: :class:`zoo.priors.transport.MatchedPath`), so every served point is distributed as the
+prior; the info file records which. ``S`` and the path are constants of the export
+(``--interpolation-steps``) because a per-request step count would give rows of different lengths,
+which a batching server cannot merge; a client wanting another path (slerp, more steps) computes
+the latents with ``zoo.latent.interpolate`` and calls ``serving_default``.
 
 Bad requests fail inside the graph with an ``InvalidArgument`` status the server returns to the
 client: ``EnsureShape`` names the input and the expected shape (a latent of the wrong width, a seed
@@ -52,6 +55,7 @@ from exports import opcheck, repository, warmup
 from exports.errors import ExportError
 
 DEFAULT_INTERPOLATION_STEPS = 8
+INTERPOLATIONS = ("linear", "matched")  # the interpolate signature's path
 EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
 GAN_SIGNATURES = ("serving_default", "sample", "interpolate")
 VAE_SIGNATURES = GAN_SIGNATURES + ("decode", "encode", "reconstruct")
@@ -136,12 +140,25 @@ def _path_weights(steps: int):
     return tf.constant(weights[None], tf.float32)
 
 
-def _endpoints(servable: _Servable, steps: int) -> dict:
+def _matched_path(servable: _Servable, steps: int):
+    """The transport maps of the model's prior for the export's ``steps`` path parameters."""
+    from zoo.errors import ConfigError
+    from zoo.priors.transport import MatchedPath
+
+    try:
+        return MatchedPath(servable.model.prior, np.linspace(0.0, 1.0, steps))
+    except ConfigError as error:
+        raise ExportError(f"interpolation='matched' is not available for this model: {error}; export with "
+                          "interpolation='linear' (zoo export --interpolation linear)") from None
+
+
+def _endpoints(servable: _Servable, steps: int, interpolation: str = "linear") -> dict:
     """name -> (function, input signature). The functions take keyword tensors and return dicts."""
     d, image_shape = servable.latent_dim, servable.image_shape
     prior = servable.model.prior
     z_spec = tf.TensorSpec([None, d], tf.float32, name="z")
     weights = _path_weights(steps)
+    matched = _matched_path(servable, steps) if interpolation == "matched" else None
 
     def serving_default(z):
         return _pixels(servable.images(_latent(z, d, "z")))
@@ -154,6 +171,8 @@ def _endpoints(servable: _Servable, steps: int) -> dict:
     def interpolate(z0, z1):
         z0, z1 = _latent(z0, d, "z0"), _latent(z1, d, "z1")
         path = weights[..., :1] * z0[:, None, :] + weights[..., 1:] * z1[:, None, :]  # [N, steps, D]
+        if matched is not None:
+            path = matched.apply_tf(path)
         flat = tf.reshape(path, [-1, d])
         images = tf.reshape(servable.images(flat), [-1, steps, *image_shape])
         return {**_pixels(images), "z": path}
@@ -185,9 +204,11 @@ def _endpoints(servable: _Servable, steps: int) -> dict:
     return endpoints
 
 
-def _check_options(interpolation_steps, warmup_batch_sizes) -> None:
+def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linear") -> None:
     if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or interpolation_steps < 2:
         raise ExportError(f"interpolation steps must be an integer >= 2 (both ends included), got {interpolation_steps!r}")
+    if interpolation not in INTERPOLATIONS:
+        raise ExportError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
     sizes = tuple(warmup_batch_sizes)
     if not sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in sizes):
         raise ExportError(f"warm-up batch sizes must be positive integers, got {warmup_batch_sizes!r}")
@@ -201,16 +222,19 @@ def write_saved_model(
     *,
     model_name: str = "model",
     interpolation_steps: int = DEFAULT_INTERPOLATION_STEPS,
+    interpolation: str = "linear",
     warmup_batch_sizes: tuple[int, ...] = (1,),
 ) -> dict:
     """Write ``model`` as a SavedModel into the empty or new ``directory`` and return its export info.
 
     Adds ``assets.extra/tf_serving_warmup_requests`` (one request per signature and warm-up batch
     size, named for ``model_name``) and ``assets.extra/zoo_export.json``, then checks the ops
-    (:func:`exports.opcheck.check`). Raises :class:`ExportError` for a model that cannot be served.
+    (:func:`exports.opcheck.check`). ``interpolation``: the ``interpolate`` signature's path,
+    ``"linear"`` or ``"matched"`` (i.i.d. priors only). Raises :class:`ExportError` for a model that
+    cannot be served.
     """
     servable = _servable(model)
-    _check_options(interpolation_steps, warmup_batch_sizes)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation)
     directory = Path(directory)
 
     # No archive.track(model): the endpoints capture exactly the variables they read, so a GAN's
@@ -220,7 +244,7 @@ def write_saved_model(
     functions = {}
     # serving_default is registered by name (ExportArchive would otherwise alias the first
     # endpoint): TF Serving calls it when a request names no signature.
-    for name, (fn, spec) in _endpoints(servable, interpolation_steps).items():
+    for name, (fn, spec) in _endpoints(servable, interpolation_steps, interpolation).items():
         functions[name] = archive.add_endpoint(name, fn, input_signature=spec)
     archive.write_out(str(directory), verbose=False)
 
@@ -238,6 +262,7 @@ def write_saved_model(
         "latent_dim": servable.latent_dim,
         "image_shape": list(servable.image_shape),
         "interpolation_steps": interpolation_steps,
+        "interpolation": interpolation,
         "signatures": list(functions),
     }
     (directory / "assets.extra" / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n")
@@ -251,12 +276,13 @@ def _input_specs(function) -> dict[str, tf.TensorSpec]:
 
 
 def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAULT_INTERPOLATION_STEPS,
-                    warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT) -> None:
+                    warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT,
+                    interpolation="linear") -> None:
     """Everything :func:`export` refuses about its arguments (not the model), checked without writing."""
     repository.check_model_dir(base, name)
     repository.check_version(version)
     repository.check_serving_root(serving_root)
-    _check_options(interpolation_steps, warmup_batch_sizes)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation)
 
 
 def export(
@@ -266,6 +292,7 @@ def export(
     *,
     version: int | None = None,
     interpolation_steps: int = DEFAULT_INTERPOLATION_STEPS,
+    interpolation: str = "linear",
     warmup_batch_sizes: tuple[int, ...] = (1,),
     serving_root: str = repository.DEFAULT_SERVING_ROOT,
     batching: repository.BatchingParameters | None = None,
@@ -279,8 +306,10 @@ def export(
     """
     # Refuse before creating anything.
     check_arguments(base, name, version=version, interpolation_steps=interpolation_steps,
-                    warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root)
-    _servable(model)
+                    warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root, interpolation=interpolation)
+    servable = _servable(model)
+    if interpolation == "matched":
+        _matched_path(servable, interpolation_steps)
     target = repository.publish(
         base,
         name,
@@ -289,6 +318,7 @@ def export(
             staging,
             model_name=name,
             interpolation_steps=interpolation_steps,
+            interpolation=interpolation,
             warmup_batch_sizes=warmup_batch_sizes,
         ),
         version=version,

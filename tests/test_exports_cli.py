@@ -22,9 +22,12 @@ def test_export_run_directory_then_next_version(run_dir, tmp_path, capsys):
     assert cli.main(["export", str(run_dir), "--name", "digits", "--base", str(base)]) == 0
     assert capsys.readouterr().out.strip() == str(base / "digits" / "1")
     assert cli.main(["export", str(run_dir / "model.keras"), "--name", "digits", "--base", str(base),
-                     "--interpolation-steps", "4", "--max-batch-size", "32"]) == 0
+                     "--interpolation-steps", "4", "--interpolation", "matched", "--max-batch-size", "32"]) == 0
     info = json.loads((base / "digits" / "2" / "assets.extra" / "zoo_export.json").read_text())
     assert info["prior"] == "nonparametric" and info["interpolation_steps"] == 4
+    assert info["interpolation"] == "matched"
+    first = json.loads((base / "digits" / "1" / "assets.extra" / "zoo_export.json").read_text())
+    assert first["interpolation"] == "linear"
     assert (base / "batching_parameters.txt").read_text().startswith("max_batch_size { value: 32 }")
     assert 'name: "digits"' in (base / "models.config").read_text()
 

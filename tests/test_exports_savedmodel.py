@@ -1,7 +1,7 @@
 """SavedModel exports, proven without a model server.
 
-One tiny DCGAN (non-parametric prior, the case that needs the prior inside the graph) and one tiny
-VAE are exported once per module. A fresh interpreter that never imports ``zoo`` or
+One tiny DCGAN (non-parametric prior, the case that needs the prior inside the graph, with the
+matched interpolation path) and one tiny VAE (linear path) are exported once per module. A fresh interpreter that never imports ``zoo`` or
 ``tensorflow_probability`` then loads them, calls every signature, replays the warm-up file and
 feeds bad requests through a TF1 session callable (the C++ ``Session::Run`` path the model server
 uses, where the Python-side shape checks of ``tf.function`` do not exist).
@@ -27,6 +27,7 @@ from exports.errors import ExportError
 LATENT_DIM = 4
 STEPS = 5
 SEEDS = np.array([[0, 1], [0, 2], [7, 3]], np.int32)
+INTERPOLATION = {"dcgan": "matched", "vae": "linear"}
 
 
 def tiny_dcgan():
@@ -53,7 +54,10 @@ def _references(model):
     z = rng.uniform(-1, 1, (3, LATENT_DIM)).astype(np.float32)
     z0, z1 = (rng.uniform(-1, 1, (2, LATENT_DIM)).astype(np.float32) for _ in range(2))
     sampled = _numpy(model.prior.sample_per_row(SEEDS))
-    path = _numpy(latent.interpolate(z0, z1, STEPS))
+    if kind == "gan":
+        path = latent.interpolate(z0, z1, STEPS, method="matched", prior=model.prior)
+    else:
+        path = latent.interpolate(z0, z1, STEPS)
     inputs = {"serving_default/z": z, "sample/seed": SEEDS, "interpolate/z0": z0, "interpolate/z1": z1}
     expected = {
         "serving_default/images": network(z),
@@ -177,7 +181,8 @@ def exported(tmp_path_factory):
     job = {"exports": {}, "bad_requests": {}}
     expected = {}
     for name, model in (("dcgan", tiny_dcgan()), ("vae", tiny_vae())):
-        directory = savedmodel.export(model, base, name, interpolation_steps=STEPS, warmup_batch_sizes=(1, 3))
+        directory = savedmodel.export(model, base, name, interpolation_steps=STEPS,
+                                      interpolation=INTERPOLATION[name], warmup_batch_sizes=(1, 3))
         inputs, expected[name] = _references(model)
         np.savez(base / f"{name}_inputs.npz", **inputs)
         job["exports"][name] = {
@@ -233,6 +238,9 @@ def test_interpolation_path_runs_from_z0_to_z1(exported):
     np.testing.assert_allclose(path[:, 0], inputs["interpolate/z0"], atol=1e-6)
     np.testing.assert_allclose(path[:, -1], inputs["interpolate/z1"], atol=1e-6)
     assert outputs["interpolate/images"].shape == (2, STEPS, 8, 8, 1)
+    # Matched: the inner points are the line's points moved onto the prior, not the line's.
+    line = latent.interpolate(inputs["interpolate/z0"], inputs["interpolate/z1"], STEPS)
+    assert np.abs(path[:, 1:-1] - line[:, 1:-1]).max() > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -307,6 +315,9 @@ def test_export_info_and_repository_files(exported):
     info = json.loads((base / "vae" / "1" / "assets.extra" / savedmodel.EXPORT_INFO).read_text())
     assert info["latent_dim"] == LATENT_DIM and info["image_shape"] == [8, 8, 3]
     assert info["interpolation_steps"] == STEPS and info["signatures"][0] == "serving_default"
+    assert info["interpolation"] == "linear"
+    info = json.loads((base / "dcgan" / "1" / "assets.extra" / savedmodel.EXPORT_INFO).read_text())
+    assert info["interpolation"] == "matched" and info["prior"] == "nonparametric"
     config = (base / "models.config").read_text()
     assert 'name: "dcgan"' in config and 'base_path: "/models/vae"' in config
     assert (base / "batching_parameters.txt").read_text().startswith("max_batch_size { value: 64 }")
@@ -335,6 +346,12 @@ def test_refuses_models_it_cannot_serve(tmp_path):
         savedmodel.export(tiny_dcgan(), tmp_path, "g", interpolation_steps=1)
     with pytest.raises(ConfigError, match="model name"):
         savedmodel.export(tiny_dcgan(), tmp_path, "bad name")
+    with pytest.raises(ExportError, match="linear, matched"):
+        savedmodel.export(tiny_dcgan(), tmp_path, "g", interpolation="slerp")
+    radial = models.DCGAN(models.dcgan_generator(image_size=8, channels=1, latent_dim=LATENT_DIM, width=4),
+                          models.dcgan_discriminator(image_size=8, channels=1, width=4), prior="gamma")
+    with pytest.raises(ExportError, match="radial.*--interpolation linear"):
+        savedmodel.export(radial, tmp_path, "g", interpolation="matched")
     assert list(tmp_path.iterdir()) == []  # nothing written for a refused model
 
 

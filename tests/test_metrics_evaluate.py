@@ -133,6 +133,11 @@ def test_midpoint_latents_are_linear_midpoints_of_independent_pairs():
     assert z.var() == pytest.approx(1 / 3, rel=0.02)
     assert z_mid.var() == pytest.approx(1 / 6, rel=0.02)
     assert ratio(0.0, 1.0) is None and ratio(2.0, 3.0) == 1.5
+    # Matched mid-points: the same draws moved back onto the prior (variance 1/3, inside [-1, 1]).
+    same, matched = prior_and_midpoint_latents(prior, 20_000, seed=5, method="matched")
+    np.testing.assert_array_equal(same, z)
+    assert matched.var() == pytest.approx(1 / 3, rel=0.02) and np.abs(matched).max() <= 1.0
+    assert np.array_equal(np.sign(matched), np.sign(z_mid))  # a monotone, odd map of each coordinate
 
 
 def test_digit_classifier_ships_with_its_held_out_accuracy():

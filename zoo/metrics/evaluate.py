@@ -357,6 +357,7 @@ def evaluate(
     dataset: str | None = None,
     data_options: dict | None = None,
     midpoint: bool | None = None,
+    midpoint_method: str = "linear",
     batch_size: int = 500,
     extractor_options: dict | None = None,
     progress: bool = False,
@@ -374,12 +375,14 @@ def evaluate(
       dataset: ``zoo.data`` name the model was trained on; ``None`` infers one-channel images as
         ``digits`` and refuses otherwise. ``data_options``: that dataset's options.
       midpoint: also measure mid-points of prior pairs; ``None``: on for digits and images.
+      midpoint_method: ``"linear"`` (the NP paper's ``(z_a + z_b) / 2``) or ``"matched"`` (moved back
+        onto the prior, ``zoo.latent.midpoint``; i.i.d. priors). Same draws either way.
       batch_size: samples generated and featurised at a time (memory bound).
       extractor_options: ``{"inception": {"weights": ...}}`` etc., passed to the extractors.
       progress: show a progress bar (Keras ``Progbar``) over the generated batches.
 
     Returns:
-      ``{"model", "dataset", "data_options", "samples", "seed", "midpoint", "metrics",
+      ``{"model", "dataset", "data_options", "samples", "seed", "midpoint", "midpoint_method", "metrics",
       "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
       "seconds", "samples_per_second"}`` (JSON-serialisable).
     """
@@ -393,6 +396,12 @@ def evaluate(
     family = plan.family
     metrics, midpoint, sample_metrics, extractors = plan.metrics, plan.midpoint, plan.sample_metrics, plan.extractors
     extractor_json = plan.extractor_json
+    if midpoint_method not in ("linear", "matched"):
+        raise ConfigError(f"midpoint_method must be 'linear' or 'matched', got {midpoint_method!r}.")
+    if midpoint and midpoint_method == "matched":
+        from zoo.priors.transport import MatchedPath
+
+        MatchedPath(model.prior, [0.5])  # refuses a radial prior before any work
     options_json = json.dumps(data_options, sort_keys=True)
 
     real = _Collected()
@@ -403,7 +412,7 @@ def evaluate(
 
     sets = {"prior": None, "midpoint": None}
     if sample_metrics:
-        z_prior, z_mid = prior_and_midpoint_latents(model.prior, int(samples), seed)
+        z_prior, z_mid = prior_and_midpoint_latents(model.prior, int(samples), seed, method=midpoint_method)
         latents = {"prior": z_prior, "midpoint": z_mid} if midpoint else {"prior": z_prior}
         bar = None
         if progress:
@@ -442,6 +451,7 @@ def evaluate(
         "samples": int(samples),
         "seed": [int(v) for v in np.asarray(as_seed(seed))],
         "midpoint": midpoint,
+        "midpoint_method": midpoint_method,
         "metrics": metrics,
         "results": results,
         "seconds": seconds,

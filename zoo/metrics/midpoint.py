@@ -19,15 +19,26 @@ import numpy as np
 MU = 0.5
 
 
-def prior_and_midpoint_latents(prior, n: int, seed, mu: float = MU):
-    """``(z_prior, z_mid)``, each float32 ``[n, latent_dim]``, from a ``LatentPrior`` and a stateless seed."""
+def prior_and_midpoint_latents(prior, n: int, seed, mu: float = MU, method: str = "linear"):
+    """``(z_prior, z_mid)``, each float32 ``[n, latent_dim]``, from a ``LatentPrior`` and a stateless seed.
+
+    ``method="matched"`` moves the mid-points back onto the prior (``zoo.latent.interpolate``'s
+    matched path, i.i.d. priors only); the draws, and so ``z_prior``, do not depend on ``method``.
+    """
     from zoo._tf import tf
+    from zoo.errors import ConfigError
     from zoo.priors.seeds import as_seed
 
+    if method not in ("linear", "matched"):
+        raise ConfigError(f"unknown mid-point method {method!r}; choose linear or matched")
     seed_prior, seed_a, seed_b = tf.unstack(tf.random.experimental.stateless_split(as_seed(seed), 3))
     z_prior = prior.sample(n, seed_prior)
     z_a, z_b = prior.sample(n, seed_a), prior.sample(n, seed_b)
     z_mid = (1.0 - mu) * z_a + mu * z_b
+    if method == "matched":
+        from zoo.priors.transport import MatchedPath
+
+        z_mid = MatchedPath(prior, [mu])(np.asarray(z_mid, np.float64)[:, None, :])[:, 0, :]
     return np.asarray(z_prior, np.float32), np.asarray(z_mid, np.float32)
 
 
