@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from zoo._tf import tf
+from zoo._tf import tf, tfp
 
 import keras  # noqa: E402
 
@@ -182,13 +182,41 @@ def test_histogram_density_cdf_quantile_entropy():
 def test_alias_tables_reproduce_the_probabilities_exactly():
     probs = np.r_[0.0, np.random.default_rng(5).dirichlet(np.full(11, 0.3)), 1e-9]
     probs /= probs.sum()
-    threshold, alias = priors.nonparametric.alias_tables(probs)
-    # Each column is drawn with probability 1/N; it keeps threshold/2^32 of it and passes the rest on.
-    kept = threshold / 2.0**32
+    table = priors.nonparametric.alias_tables(probs).astype(np.int64)
+    bits = priors.nonparametric.column_bits(probs.size)
+    assert table.shape == (16,) and table.min() >= 0  # 13 bins padded to 2^4 columns
+    threshold, alias = table >> bits, table & ((1 << bits) - 1)
+    # Each column is drawn with probability 2^-bits; it keeps threshold/S of it and passes the rest on.
+    kept = threshold / 2.0 ** (30 - bits)
     mass = kept.copy()
     np.add.at(mass, alias, 1.0 - kept)
-    np.testing.assert_allclose(mass / probs.size, probs, atol=probs.size * 2.0**-32)
-    assert mass[0] == 0.0
+    np.testing.assert_allclose(mass[: probs.size] / table.size, probs, atol=2.0**-30)
+    assert mass[0] == 0.0 and not mass[probs.size:].any()
+
+
+def test_rows_are_vectorised_and_equal_single_draws_bit_for_bit():
+    """sample_rows replays TensorFlow's Philox stream per seed: no loop, same bits as sample(1, seed)."""
+    from zoo.priors import streams
+
+    seeds = np.random.default_rng(3).integers(-(2**31), 2**31, size=(40, 2)).astype(np.int32)
+    seeds[:3] = [[0, 0], [-1, -1], [2**31 - 1, -(2**31)]]
+    for count in (1, 3, 4, 7, 101):
+        native = np.stack([streams.words([count], seed).numpy() for seed in seeds])
+        np.testing.assert_array_equal(streams.row_words(seeds, count).numpy(), native)
+    for prior in (priors.get("uniform", 7, low=-2.0, high=3.0), priors.get("nonparametric", 7),
+                  priors.NonParametric([0.2, 0.0, 0.5, 0.3], latent_dim=7)):
+        assert prior.draws_from_words
+        rows = tf.function(prior.sample_rows)(tf.constant(seeds)).numpy()
+        single = np.stack([prior.sample(1, seed=seed)[0].numpy() for seed in seeds])
+        np.testing.assert_array_equal(rows, single)
+        ops = {op.type for op in tf.function(prior.sample_rows).get_concrete_function(
+            tf.TensorSpec([None, 2], tf.int32)).graph.get_operations()}
+        assert not ops & {"While", "StatelessWhile"}, prior
+    # The uniform prior's stream is tfd.Uniform's.
+    np.testing.assert_array_equal(
+        priors.get("uniform", 7, low=-2.0, high=3.0).sample(5, seed=(4, 5)).numpy(),
+        tfp.distributions.Uniform(-2.0, 3.0).sample([5, 7], seed=(4, 5)).numpy(),
+    )
 
 
 def test_count_less_equal_matches_searchsorted():

@@ -8,6 +8,12 @@
 Every prior also exposes ``kind`` (its registry name), ``prior_params`` (JSON-able constructor
 arguments without ``latent_dim``) and ``coordinate_cdf(x)`` (float64 NumPy CDF of one coordinate,
 used by the mid-point diagnostics in :mod:`zoo.latent`). Sampling takes stateless ``[2]`` seeds only.
+
+``sample_rows(seeds)`` draws one row per seed (row ``i`` equals ``sample(1, seed=seeds[i])[0]`` bit for
+bit). Priors drawn from uniform 32-bit words (:class:`Uniform`, the non-parametric prior) compute all
+rows at once from :func:`zoo.priors.streams.row_words`; the others (Normal, Cauchy, Gamma: their
+samplers' transcendental maths lives inside TensorFlow's kernels and cannot be replayed bit for bit
+with element-wise ops) loop over the rows.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from scipy import special
 
 from zoo._tf import tf, tfp
 from zoo.errors import ConfigError
+from zoo.priors import streams
+from zoo.priors.seeds import as_row_seeds
 
 tfd = tfp.distributions
 
@@ -94,6 +102,27 @@ class LatentDistribution(tfd.Distribution):
         """CDF of one coordinate at ``x`` (float64 NumPy, any shape)."""
         raise NotImplementedError
 
+    #: True when draws are ``from_words(uint32 words [..., latent_dim])``, one word per value.
+    draws_from_words = False
+
+    def from_words(self, words):
+        raise NotImplementedError(f"{type(self).__name__} is not drawn from uniform words")
+
+    def sample_rows(self, seeds):
+        """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
+
+        Row ``i`` equals ``sample(1, seed=seeds[i])[0]`` (graph and eager mode), whatever the batch.
+        Core TF ops only; works under ``tf.function`` with an input signature ``[None, 2]``.
+        """
+        seeds = as_row_seeds(seeds)
+        if self.draws_from_words:
+            return self.from_words(streams.row_words(seeds, self._latent_dim))
+        return tf.map_fn(
+            lambda seed: self.sample(1, seed=seed)[0],
+            seeds,
+            fn_output_signature=tf.TensorSpec([self._latent_dim], tf.float32),
+        )
+
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.prior_params.items() if k != "probs")
         return f"<zoo.priors.{type(self).__name__} latent_dim={self._latent_dim} {params}>"
@@ -111,7 +140,16 @@ class IIDPrior(LatentDistribution):
         """The 1-D law of every coordinate (scalar event, no batch shape)."""
         return self._marginal
 
+    @property
+    def draws_from_words(self):
+        return hasattr(self._marginal, "from_words")
+
+    def from_words(self, words):
+        return self._marginal.from_words(words)
+
     def _sample_n(self, n, seed=None):
+        if self.draws_from_words:
+            return self.from_words(streams.words([n, self._latent_dim], seed))
         return self._marginal.sample([n, self._latent_dim], seed=seed)
 
     def _log_prob(self, x):
@@ -149,6 +187,15 @@ class Uniform(IIDPrior):
     @property
     def prior_params(self):
         return {"low": self._low, "high": self._high}
+
+    draws_from_words = True
+
+    def from_words(self, words):
+        # tf.random.stateless_uniform's float from a word (its low 23 bits as the mantissa of [1, 2),
+        # minus 1), then tfd.Uniform's low + range * u: the stream of tfd.Uniform, bit for bit.
+        mantissa = tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(words, 0x7FFFFF), 0x3F800000)
+        unit = tf.bitcast(mantissa, tf.float32) - 1.0
+        return self._marginal.low + (self._marginal.high - self._marginal.low) * unit
 
     def coordinate_cdf(self, x):
         return np.clip((np.asarray(x, np.float64) - self._low) / (self._high - self._low), 0.0, 1.0)

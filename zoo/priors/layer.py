@@ -15,6 +15,7 @@ from zoo.priors.nonparametric import (
     NonParametric,
     alias_tables,
     check_domain,
+    column_bits,
     default_domain,
     default_probs,
 )
@@ -33,8 +34,9 @@ class LatentPrior(keras.layers.Layer):
             for ``"uniform"``. For ``"nonparametric"``, ``{"probs": [...], "low": ..., "high": ...}``
             names another solved prior; without ``probs`` the shipped default is used. Its bin
             probabilities are a non-trainable float64 weight ``probs`` (``[bins]``), so ``.keras``
-            save/load restores them exactly; the sampler's alias tables are two more
-            non-trainable weights kept in step by :meth:`set_probs`.
+            save/load restores them exactly; the sampler's packed alias table is one more
+            non-trainable weight, kept in step by :meth:`set_probs` and rebuilt from ``probs``
+            on load.
 
     ``call(seeds)`` is :meth:`sample_per_row`: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
     """
@@ -69,12 +71,9 @@ class LatentPrior(keras.layers.Layer):
         self.probs = self.add_weight(
             name="probs", shape=(probs.size,), dtype="float64", initializer="zeros", trainable=False
         )
-        # The sampler's alias tables travel with the probabilities (see zoo.priors.nonparametric).
-        self.alias_threshold = self.add_weight(
-            name="alias_threshold", shape=(probs.size,), dtype="int64", initializer="zeros", trainable=False
-        )
-        self.alias_index = self.add_weight(
-            name="alias_index", shape=(probs.size,), dtype="int32", initializer="zeros", trainable=False
+        # The sampler's alias table travels with the probabilities (see zoo.priors.nonparametric).
+        self.alias = self.add_weight(
+            name="alias", shape=(1 << column_bits(probs.size),), dtype="int32", initializer="zeros", trainable=False
         )
         self.set_probs(probs)
 
@@ -82,17 +81,22 @@ class LatentPrior(keras.layers.Layer):
         """Replace the non-parametric prior's bin probabilities (same bin count), tables included.
 
         Use this rather than assigning ``probs`` directly, which would leave the sampler's alias
-        tables describing the old prior.
+        table describing the old prior.
         """
         if self.kind != NonParametric.kind:
             raise ConfigError(f"set_probs applies to the nonparametric prior, not {self.kind!r}")
         probs = as_pmf(probs)
         if probs.shape != tuple(self.probs.shape):
             raise ConfigError(f"expected {self.probs.shape[0]} bin probabilities, got {probs.size}")
-        threshold, alias = alias_tables(probs)
         self.probs.assign(probs)
-        self.alias_threshold.assign(threshold)
-        self.alias_index.assign(alias)
+        self.alias.assign(alias_tables(probs))
+
+    def load_own_variables(self, store):
+        if self.kind != NonParametric.kind:
+            return super().load_own_variables(store)
+        # Only the probabilities are the prior; the table is derived, and its layout may differ
+        # between releases (files saved with two alias tables load too).
+        self.set_probs(np.asarray(store["0"], np.float64))
 
     def distribution(self):
         """The prior as a TFP distribution with event shape ``[latent_dim]``."""
@@ -103,7 +107,7 @@ class LatentPrior(keras.layers.Layer):
             low=self._low,
             high=self._high,
             latent_dim=self.latent_dim,
-            alias=(tf.convert_to_tensor(self.alias_threshold), tf.convert_to_tensor(self.alias_index)),
+            alias=tf.convert_to_tensor(self.alias),
         )
 
     def sample(self, n, seed):
@@ -114,16 +118,11 @@ class LatentPrior(keras.layers.Layer):
         """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
 
         Row ``i`` equals ``sample(1, seeds[i])[0]`` and so depends on ``seeds[i]`` only, whatever the
-        batch it is served in. Uses ``tf.map_fn`` (a ``While`` loop of core ops): works under
-        ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
+        batch it is served in (the distribution's ``sample_rows``: the uniform and non-parametric
+        priors draw every row at once, the others loop over rows). Core TF ops:
+        works under ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
         """
-        seeds = as_row_seeds(seeds)
-        distribution = self.distribution()
-        return tf.map_fn(
-            lambda seed: distribution.sample(1, seed=seed)[0],
-            seeds,
-            fn_output_signature=tf.TensorSpec([self.latent_dim], tf.float32),
-        )
+        return self.distribution().sample_rows(as_row_seeds(seeds))
 
     def call(self, seeds):
         return self.sample_per_row(seeds)
