@@ -10,10 +10,11 @@ arguments without ``latent_dim``) and ``coordinate_cdf(x)`` (float64 NumPy CDF o
 used by the mid-point diagnostics in :mod:`zoo.latent`). Sampling takes stateless ``[2]`` seeds only.
 
 ``sample_rows(seeds)`` draws one row per seed (row ``i`` equals ``sample(1, seed=seeds[i])[0]`` bit for
-bit). Priors drawn from uniform 32-bit words (:class:`Uniform`, the non-parametric prior) compute all
-rows at once from :func:`zoo.priors.streams.row_words`; the others (Normal, Cauchy, Gamma: their
-samplers' transcendental maths lives inside TensorFlow's kernels and cannot be replayed bit for bit
-with element-wise ops) loop over the rows.
+bit). Priors whose draws are a function of uniform 32-bit words (:class:`Uniform`, the
+non-parametric prior: ``from_words``) compute all rows at once from
+:func:`zoo.priors.streams.row_words`; the others (normal, Cauchy, gamma: their samplers'
+transcendental maths lives inside TensorFlow's kernels and cannot be replayed bit for bit with
+element-wise ops) loop over the rows.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ class LatentDistribution(tfd.Distribution):
         """CDF of one coordinate at ``x`` (float64 NumPy, any shape)."""
         raise NotImplementedError
 
-    #: True when draws are ``from_words(uint32 words [..., latent_dim])``, one word per value.
+    #: True when ``sample`` equals ``from_words`` of the native words: ``[n, latent_dim]`` uint32 words
+    #: (``words_per_value == 1``) or ``[n, latent_dim, words_per_value]``.
     draws_from_words = False
+    words_per_value = 1
 
     def from_words(self, words):
         raise NotImplementedError(f"{type(self).__name__} is not drawn from uniform words")
@@ -116,7 +119,11 @@ class LatentDistribution(tfd.Distribution):
         """
         seeds = as_row_seeds(seeds)
         if self.draws_from_words:
-            return self.from_words(streams.row_words(seeds, self._latent_dim))
+            per_value = self.words_per_value
+            words = streams.row_words(seeds, self._latent_dim * per_value)
+            if per_value > 1:
+                words = tf.reshape(words, [-1, self._latent_dim, per_value])
+            return self.from_words(words)
         return tf.map_fn(
             lambda seed: self.sample(1, seed=seed)[0],
             seeds,
@@ -144,12 +151,14 @@ class IIDPrior(LatentDistribution):
     def draws_from_words(self):
         return hasattr(self._marginal, "from_words")
 
+    @property
+    def words_per_value(self):
+        return getattr(self._marginal, "words_per_value", 1)
+
     def from_words(self, words):
         return self._marginal.from_words(words)
 
     def _sample_n(self, n, seed=None):
-        if self.draws_from_words:
-            return self.from_words(streams.words([n, self._latent_dim], seed))
         return self._marginal.sample([n, self._latent_dim], seed=seed)
 
     def _log_prob(self, x):
@@ -189,6 +198,7 @@ class Uniform(IIDPrior):
         return {"low": self._low, "high": self._high}
 
     draws_from_words = True
+    words_per_value = 1
 
     def from_words(self, words):
         # tf.random.stateless_uniform's float from a word (its low 23 bits as the mantissa of [1, 2),

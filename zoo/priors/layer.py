@@ -15,7 +15,6 @@ from zoo.priors.nonparametric import (
     NonParametric,
     alias_tables,
     check_domain,
-    column_bits,
     default_domain,
     default_probs,
 )
@@ -34,9 +33,8 @@ class LatentPrior(keras.layers.Layer):
             for ``"uniform"``. For ``"nonparametric"``, ``{"probs": [...], "low": ..., "high": ...}``
             names another solved prior; without ``probs`` the shipped default is used. Its bin
             probabilities are a non-trainable float64 weight ``probs`` (``[bins]``), so ``.keras``
-            save/load restores them exactly; the sampler's packed alias table is one more
-            non-trainable weight, kept in step by :meth:`set_probs` and rebuilt from ``probs``
-            on load.
+            save/load restores them exactly; the sampler's alias tables are two more
+            non-trainable weights kept in step by :meth:`set_probs`.
 
     ``call(seeds)`` is :meth:`sample_per_row`: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
     """
@@ -71,9 +69,12 @@ class LatentPrior(keras.layers.Layer):
         self.probs = self.add_weight(
             name="probs", shape=(probs.size,), dtype="float64", initializer="zeros", trainable=False
         )
-        # The sampler's alias table travels with the probabilities (see zoo.priors.nonparametric).
-        self.alias = self.add_weight(
-            name="alias", shape=(1 << column_bits(probs.size),), dtype="int32", initializer="zeros", trainable=False
+        # The sampler's alias tables travel with the probabilities (see zoo.priors.nonparametric).
+        self.alias_threshold = self.add_weight(
+            name="alias_threshold", shape=(probs.size,), dtype="int64", initializer="zeros", trainable=False
+        )
+        self.alias_index = self.add_weight(
+            name="alias_index", shape=(probs.size,), dtype="int32", initializer="zeros", trainable=False
         )
         self.set_probs(probs)
 
@@ -81,22 +82,17 @@ class LatentPrior(keras.layers.Layer):
         """Replace the non-parametric prior's bin probabilities (same bin count), tables included.
 
         Use this rather than assigning ``probs`` directly, which would leave the sampler's alias
-        table describing the old prior.
+        tables describing the old prior.
         """
         if self.kind != NonParametric.kind:
             raise ConfigError(f"set_probs applies to the nonparametric prior, not {self.kind!r}")
         probs = as_pmf(probs)
         if probs.shape != tuple(self.probs.shape):
             raise ConfigError(f"expected {self.probs.shape[0]} bin probabilities, got {probs.size}")
+        threshold, alias = alias_tables(probs)
         self.probs.assign(probs)
-        self.alias.assign(alias_tables(probs))
-
-    def load_own_variables(self, store):
-        if self.kind != NonParametric.kind:
-            return super().load_own_variables(store)
-        # Only the probabilities are the prior; the table is derived, and its layout may differ
-        # between releases (files saved with two alias tables load too).
-        self.set_probs(np.asarray(store["0"], np.float64))
+        self.alias_threshold.assign(threshold)
+        self.alias_index.assign(alias)
 
     def distribution(self):
         """The prior as a TFP distribution with event shape ``[latent_dim]``."""
@@ -107,7 +103,7 @@ class LatentPrior(keras.layers.Layer):
             low=self._low,
             high=self._high,
             latent_dim=self.latent_dim,
-            alias=tf.convert_to_tensor(self.alias),
+            alias=(tf.convert_to_tensor(self.alias_threshold), tf.convert_to_tensor(self.alias_index)),
         )
 
     def sample(self, n, seed):
@@ -119,8 +115,8 @@ class LatentPrior(keras.layers.Layer):
 
         Row ``i`` equals ``sample(1, seeds[i])[0]`` and so depends on ``seeds[i]`` only, whatever the
         batch it is served in (the distribution's ``sample_rows``: the uniform and non-parametric
-        priors draw every row at once, the others loop over rows). Core TF ops:
-        works under ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
+        priors draw every row at once, the others loop over rows). Core TF ops: works under
+        ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
         """
         return self.distribution().sample_rows(as_row_seeds(seeds))
 

@@ -5,20 +5,17 @@
 ``test.py``; unlike that script the bins tile ``[low, high]`` exactly, so the support does not spill
 ``4/1024`` past ``high``).
 
-The bin is drawn in O(1) by Walker's alias method from one 32-bit random word per value, with the
-same word reused for the acceptance test and the position (the "squeeze" of the alias method):
-the bins are padded with empty ones to ``2^k`` columns; the top ``k`` bits pick a column, the low
-``30 - k`` bits are a uniform integer ``f`` below ``S = 2^(30 - k)``; the column keeps its own bin
-when ``f < T`` (its integer threshold) at position ``f / T``, else takes its alias at position
-``(f - T) / (S - T)``. Conditionally on either branch ``f`` is uniform, so the position is uniform in
-the bin. Thresholds are integers on the ``S`` scale (``2^20`` for 1024 bins): every bin keeps its
-probability to ``2^-20 / 2^k`` absolute. One word per value, one table lookup (threshold and alias
-packed into one int32) and a dozen element-wise ops: no slower than ``tfd.Normal``'s Box-Muller
-(``benchmarks/priors.py``). Only core ops are used: it compiles under XLA and runs in TF Serving.
-The words come from :mod:`zoo.priors.streams`, so a batch of rows each drawn from its own seed is
-one vectorised computation (:meth:`Histogram.sample_rows`). The packed table is built once in
-NumPy (:func:`alias_tables`); :class:`zoo.priors.LatentPrior` keeps it as a weight next to
-``probs``.
+The bin is drawn in O(1) by Walker's alias method from one 64-bit random word per value: the high
+32 bits times ``N`` give a column (integer part) and the position inside the bin (fractional
+part), the low 32 bits are compared with the column's integer acceptance threshold, else the
+column's alias is taken. Thresholds are integers on a ``2^32`` scale, so every bin keeps its
+probability to ~``2^-32`` (float32 uniforms would quantise tail bins of mass ~1e-6 to ~10%), and
+only core ops are used (``StatelessRandomUniformFullIntV2``, ``RightShift``, ``BitwiseAnd``,
+``GatherV2``, ``SelectV2``): it compiles under XLA and runs in TF Serving. The alias tables are
+built once in NumPy (:func:`alias_tables`); :class:`zoo.priors.LatentPrior` keeps them as weights
+next to ``probs``. :meth:`Histogram.from_words` makes the same values from the two 32-bit halves
+of each word, which :func:`zoo.priors.streams.row_words` computes for a batch of per-row seeds at
+once (no loop over rows).
 
 :class:`NonParametric` is ``latent_dim`` i.i.d. copies; :func:`default_probs` loads the paper-default
 prior solved by :mod:`zoo.priors.solver` and shipped in ``zoo/priors/data``.
@@ -35,14 +32,12 @@ import numpy as np
 from zoo._tf import tf, tfp
 from zoo.errors import ConfigError, DataUnavailableError
 from zoo.priors.distributions import IIDPrior
-from zoo.priors import streams
 from zoo.priors.midpoint import as_pmf
 
 tfd = tfp.distributions
 
 DEFAULT_FILE = "nonparametric_default.npz"
-_WORD_BITS = 32
-_FRACTION_BITS = 30  # column bits + fraction bits; 30 keeps a packed table entry a non-negative int32
+_WORD = 2**32
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,7 +58,7 @@ def default_probs() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _default_alias() -> np.ndarray:
+def _default_alias() -> tuple[np.ndarray, np.ndarray]:
     return alias_tables(_default_arrays()["probs"])
 
 
@@ -82,27 +77,17 @@ def check_domain(low, high) -> tuple[float, float]:
     return low, high
 
 
-def column_bits(bins: int) -> int:
-    """``k``: the alias table has ``2^k >= bins`` columns (the extra ones are empty bins)."""
-    return max(1, (int(bins) - 1).bit_length())
+def alias_tables(probs) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias tables of a probability vector: ``(threshold int64 [N], alias int32 [N])``.
 
-
-def alias_tables(probs) -> np.ndarray:
-    """Walker/Vose alias table of a probability vector, packed: int32 ``[2^k]`` (:func:`column_bits`).
-
-    Entry ``c`` is ``threshold << k | alias``: column ``c`` (drawn uniformly) keeps bin ``c`` when a
-    uniform integer below ``S = 2^(30 - k)`` is below ``threshold`` (in ``[0, S]``) and returns bin
-    ``alias`` otherwise. Columns past ``len(probs)`` are empty bins. Deterministic.
+    Column ``k`` (drawn uniformly) keeps ``k`` when a 32-bit uniform word is below
+    ``threshold[k]`` (in ``[0, 2^32]``) and returns ``alias[k]`` otherwise. Deterministic.
     """
     probs = as_pmf(probs)
-    bits = column_bits(probs.size)
-    size = 1 << bits
-    if bits > _FRACTION_BITS - 8:
-        raise ConfigError(f"{probs.size} bins are too many for the sampler (at most {1 << (_FRACTION_BITS - 8)})")
-    scaled = np.zeros(size)
-    scaled[: probs.size] = probs * (size / probs.sum())
+    size = probs.size
+    scaled = probs * (size / probs.sum())
     accept = np.ones(size)
-    alias = np.arange(size, dtype=np.int64)
+    alias = np.arange(size, dtype=np.int32)
     small = [i for i in range(size) if scaled[i] < 1.0]
     large = [i for i in range(size) if scaled[i] >= 1.0]
     while small and large:
@@ -111,9 +96,8 @@ def alias_tables(probs) -> np.ndarray:
         scaled[high] -= 1.0 - scaled[low]
         (small if scaled[high] < 1.0 else large).append(high)
     # Leftovers are full columns up to rounding: keep them whole.
-    scale = 1 << (_FRACTION_BITS - bits)
-    threshold = np.minimum(np.round(accept * scale), scale).astype(np.int64)
-    return ((threshold << bits) | alias).astype(np.int32)
+    threshold = np.minimum(np.round(accept * _WORD), _WORD).astype(np.int64)
+    return threshold, alias
 
 
 def count_less_equal(sorted_values, x):
@@ -140,8 +124,8 @@ class Histogram(tfd.Distribution):
 
     ``probs`` may be a NumPy array (validated) or a float tensor/variable (taken as given, e.g. the
     weights of :class:`zoo.priors.LatentPrior`); float64 keeps the exact solved values. ``alias``:
-    the packed table of :func:`alias_tables` for these probs, computed from them when omitted
-    (which needs concrete values). Samples and densities are float32.
+    the ``(threshold, alias)`` pair of :func:`alias_tables` for these probs, computed from them when
+    omitted (which needs concrete values). Samples and densities are float32.
     """
 
     def __init__(self, probs, low=-2.0, high=2.0, alias=None, name="Histogram"):
@@ -158,8 +142,7 @@ class Histogram(tfd.Distribution):
                 )
             alias = alias_tables(concrete)
         self._probs = probs
-        self._alias = tf.convert_to_tensor(alias, tf.int32)
-        self._column_bits = column_bits(probs.shape[0])
+        self._threshold, self._alias = (tf.convert_to_tensor(table) for table in alias)
         self._low, self._high = check_domain(low, high)
         self._bins = int(probs.shape[0])
         super().__init__(
@@ -226,24 +209,28 @@ class Histogram(tfd.Distribution):
         index = tf.clip_by_value(tf.floor(scaled), 0.0, self._bins - 1.0)
         return tf.cast(index, tf.int32), tf.clip_by_value(scaled - index, 0.0, 1.0)
 
+    #: 32-bit words per value of :meth:`from_words`.
+    words_per_value = 2
+
     def _sample_n(self, n, seed=None):
-        return self.from_words(streams.words([n], seed))
+        word = tf.random.stateless_uniform([n], seed=seed, minval=None, maxval=None, dtype=tf.int64)
+        return self._from_word64(word)
 
     def from_words(self, words):
-        """Values from uniform uint32 ``words`` (any shape), one word per value, float32."""
-        bits = self._column_bits
-        scale = 1 << (_FRACTION_BITS - bits)
-        column = tf.bitcast(tf.bitwise.right_shift(words, tf.constant(_WORD_BITS - bits, tf.uint32)), tf.int32)
-        fraction = tf.bitcast(tf.bitwise.bitwise_and(words, tf.constant(scale - 1, tf.uint32)), tf.int32)
-        entry = tf.gather(self._alias, column)
-        threshold = tf.bitwise.right_shift(entry, bits)
-        accept = fraction < threshold
-        index = tf.where(accept, column, tf.bitwise.bitwise_and(entry, (1 << bits) - 1))
-        # Uniform in [0, 1) inside the chosen bin: f / T when kept, (f - T) / (S - T) when passed on.
-        offset = tf.where(accept, fraction, fraction - threshold)
-        length = tf.where(accept, threshold, scale - threshold)
-        position = tf.cast(offset, tf.float32) / tf.cast(length, tf.float32)
-        return (tf.cast(index, tf.float32) + position) * self.width + self._low
+        """Values from uniform uint32 ``words [..., 2]``: ``_sample_n``'s int64 word is ``w0 | w1 << 32``."""
+        low, high = (tf.cast(words[..., i], tf.int64) for i in range(2))
+        return self._from_word64(tf.bitwise.bitwise_or(low, tf.bitwise.left_shift(high, 32)))
+
+    def _from_word64(self, word):
+        mask = tf.constant(_WORD - 1, tf.int64)
+        # High 32 bits * N: column = integer part, position in the bin = fraction (32 - log2 N bits).
+        scaled = tf.bitwise.bitwise_and(tf.bitwise.right_shift(word, 32), mask) * self._bins
+        column = tf.cast(tf.bitwise.right_shift(scaled, 32), tf.int32)
+        position = tf.cast(tf.bitwise.bitwise_and(scaled, mask), tf.float32) * (1.0 / _WORD)
+        position = tf.minimum(position, 1.0 - 2.0**-24)  # float32 rounding must not reach the next bin
+        accept = tf.bitwise.bitwise_and(word, mask) < tf.gather(self._threshold, column)
+        index = tf.where(accept, column, tf.gather(self._alias, column))
+        return self._low + (tf.cast(index, tf.float32) + position) * self.width
 
     def _prob(self, x):
         index, _ = self._bin_of(x)
