@@ -16,8 +16,8 @@ def register(subparsers) -> None:
         description=(
             "Write SOURCE as a SavedModel into BASE/NAME/<next version>/ (atomically; an existing version "
             "is never overwritten), with warm-up requests, and refresh BASE/models.config and "
-            "BASE/batching_parameters.txt. Signatures: serving_default (z), sample (seed), interpolate "
-            "(z0, z1); VAEs add encode, decode, reconstruct."
+            "BASE/batching_parameters.txt. Signatures: serving_default (z), sample (seed), sample_png "
+            "(seed; PNG bytes), interpolate (z0, z1); VAEs add encode, decode, reconstruct."
         ),
     )
     parser.add_argument("source", metavar="MODEL_OR_RUN_OR_PRESET", nargs="?",
@@ -39,8 +39,10 @@ def register(subparsers) -> None:
     parser.add_argument("--serving-root", default="/models",
                         help="where BASE is mounted inside the server, for models.config (default: %(default)s)")
     parser.add_argument("--max-batch-size", type=int,
-                        help="rewrite batching_parameters.txt with this max_batch_size (default: keep the file, "
-                             "or write max_batch_size 64 when there is none)")
+                        help="most rows one request (or one server-merged batch) may have: the signatures refuse "
+                             "more with InvalidArgument, and batching_parameters.txt is rewritten with it "
+                             "(default: 1024, and an existing batching file is kept if its max_batch_size "
+                             "is not larger)")
     parser.add_argument("--warmup-batch-sizes", default="1",
                         help="comma-separated batch sizes of the warm-up requests (default: %(default)s)")
     parser.set_defaults(func=_run)
@@ -82,12 +84,14 @@ def _run(args) -> int:
     except ValueError:
         raise ConfigError(f"--warmup-batch-sizes must be comma-separated integers, got {args.warmup_batch_sizes!r}") from None
     sources = _sources(args)
-    batching = None if args.max_batch_size is None else repository.BatchingParameters(max_batch_size=args.max_batch_size)
+    max_batch_size = savedmodel.DEFAULT_MAX_BATCH_SIZE if args.max_batch_size is None else args.max_batch_size
+    batching = None if args.max_batch_size is None else repository.BatchingParameters(max_batch_size=max_batch_size)
     names = [args.name or default_name(source) for source in sources]
     for name in names:  # every argument is checked before the first version is written
         savedmodel.check_arguments(args.base, name, version=args.version, interpolation_steps=args.interpolation_steps,
                                    warmup_batch_sizes=warmup_sizes, serving_root=args.serving_root,
-                                   interpolation=args.interpolation)
+                                   interpolation=args.interpolation, max_batch_size=max_batch_size,
+                                   batching=batching)
     models = [load_source(source) for source in sources]  # a damaged file is refused before any export
     for source, name, model in zip(sources, names, models):
         if args.all_presets and len(model.output_shape_) != 3:
@@ -104,6 +108,7 @@ def _run(args) -> int:
             warmup_batch_sizes=warmup_sizes,
             serving_root=args.serving_root,
             batching=batching,
+            max_batch_size=max_batch_size,
         )
         print(target, flush=True)
     return 0

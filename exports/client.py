@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import base64
 import json
 import math
 import sys
@@ -46,6 +47,7 @@ _DTYPES = {
     "DT_UINT8": np.uint8,
     "DT_UINT16": np.uint16,
     "DT_BOOL": np.bool_,
+    "DT_STRING": np.object_,  # bytes; REST sends them as {"b64": ...}
 }
 
 
@@ -161,10 +163,24 @@ def rest_predict_body(signature: Signature, inputs: Mapping[str, object], *, for
     return body
 
 
+def _bytes(value):
+    """A REST string value (``{"b64": ...}`` for ``*_bytes`` outputs, else text), nested lists kept."""
+    if isinstance(value, list):
+        return [_bytes(item) for item in value]
+    if isinstance(value, Mapping) and "b64" in value:
+        return base64.b64decode(value["b64"])
+    return value.encode() if isinstance(value, str) else value
+
+
 def _as_output(signature: Signature, key: str, value) -> np.ndarray:
     info = signature.outputs.get(key)
     if info is None:
         raise ServingError(f"the server returned an output {key!r} that signature {signature.name!r} does not have")
+    if info.dtype == np.object_:
+        decoded = _bytes(value)
+        array = np.empty(len(decoded) if isinstance(decoded, list) else (), dtype=object)
+        array[...] = decoded
+        return array
     return np.asarray(value, dtype=info.dtype)
 
 
@@ -229,6 +245,13 @@ class _Client(abc.ABC):
     def sample(self, seeds) -> dict[str, np.ndarray]:
         """Images and latents for per-row seeds ``[N, 2]`` (``sample``; the prior runs on the server)."""
         return self.predict({"seed": seeds}, "sample")
+
+    def sample_png(self, seeds) -> dict[str, np.ndarray]:
+        """``sample`` as PNG files: ``{"png_bytes": object [N] of bytes, "z": [N, D]}`` (``sample_png``).
+
+        The compact answer: about 20x fewer bytes than ``sample``'s JSON numbers over REST.
+        """
+        return self.predict({"seed": seeds}, "sample_png")
 
 
 class RestClient(_Client):

@@ -457,3 +457,14 @@ def write_batching_parameters(base: str | os.PathLike, parameters: BatchingParam
     path = Path(base) / BATCHING_PARAMETERS
     _atomic_write_text(path, (parameters or BatchingParameters()).text())
     return path
+
+
+def read_max_batch_size(base: str | os.PathLike) -> int | None:
+    """``max_batch_size`` of ``base/batching_parameters.txt``; None when there is no file."""
+    path = Path(base) / BATCHING_PARAMETERS
+    if not path.is_file():
+        return None
+    match = re.search(r"max_batch_size\s*\{\s*value:\s*(\d+)\s*\}", path.read_text())
+    if match is None:
+        raise ConfigError(f"{path} has no max_batch_size {{ value: N }}; fix or delete it")
+    return int(match.group(1))

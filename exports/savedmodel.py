@@ -9,6 +9,7 @@ signature         inputs                                outputs
 ================  ====================================  =====================================================
 serving_default   ``z`` float32 [N, D]                  ``images`` float32 [N, H, W, C], ``images_uint8`` uint8
 sample            ``seed`` int32 [N, 2]                 ``images``, ``images_uint8``, ``z`` float32 [N, D]
+sample_png        ``seed`` int32 [N, 2]                 ``png_bytes`` string [N] (one PNG per image), ``z``
 interpolate       ``z0``, ``z1`` float32 [N, D]         ``images`` float32 [N, S, H, W, C], ``images_uint8``,
                                                         ``z`` float32 [N, S, D]; S fixed at export (default 8)
 decode (VAE)      ``z`` float32 [N, D]                  ``images``, ``images_uint8``
@@ -18,7 +19,11 @@ reconstruct (VAE) ``images`` float32 [N, H, W, C]       ``images``, ``images_uin
 
 ``sample`` draws row ``i`` of ``z`` from the model's prior with the stateless seed ``seed[i]``
 (``LatentPrior.sample_per_row``), so the non-parametric prior lives in the graph and clients never
-handle latents; the same seed gives the same image on every call and every server. ``interpolate``
+handle latents; the same seed gives the same image on every call and every server. ``sample_png``
+is the compact ``sample``: the ``images_uint8`` encoded as PNG. TF Serving's REST API returns a
+string output whose name ends in ``_bytes`` base64-encoded (``{"b64": "..."}``), about 20x fewer
+bytes than JSON numbers for a 28x28 image (``benchmarks/serving.py``); ``exports.client`` decodes
+it. ``interpolate``
 walks the straight line from ``z0[i]`` to ``z1[i]`` in ``S`` evenly spaced points, both ends included
 (the path of ``zoo.latent.interpolate(..., method="linear")``, along which the non-parametric prior
 is matched), or, exported with ``interpolation="matched"`` (``zoo export --interpolation matched``),
@@ -31,7 +36,9 @@ the latents with ``zoo.latent.interpolate`` and calls ``serving_default``.
 
 Bad requests fail inside the graph with an ``InvalidArgument`` status the server returns to the
 client: ``EnsureShape`` names the input and the expected shape (a latent of the wrong width, a seed
-that is not ``[N, 2]``), ``CheckNumerics`` rejects NaN or infinite latents and images; a wrong dtype
+that is not ``[N, 2]``), ``CheckNumerics`` rejects NaN or infinite latents and images, an ``Assert``
+refuses more rows than the export's ``max_batch_size`` (default 1024: memory grows with the rows,
+100,000 seeds took 7.5 GB; the repository's ``batching_parameters.txt`` uses the same limit); a wrong dtype
 or a missing input is refused by the runtime before the graph runs. No function is XLA-compiled
 (TF Serving runs with XLA off) and :mod:`exports.opcheck` proves every op is core TensorFlow.
 """
@@ -56,8 +63,9 @@ from exports.errors import ExportError
 
 DEFAULT_INTERPOLATION_STEPS = 8
 INTERPOLATIONS = ("linear", "matched")  # the interpolate signature's path
+DEFAULT_MAX_BATCH_SIZE = 1024
 EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
-GAN_SIGNATURES = ("serving_default", "sample", "interpolate")
+GAN_SIGNATURES = ("serving_default", "sample", "sample_png", "interpolate")
 VAE_SIGNATURES = GAN_SIGNATURES + ("decode", "encode", "reconstruct")
 
 
@@ -115,13 +123,24 @@ def _servable(model) -> _Servable:
     return _Servable(kind, model, int(model.latent_dim), tuple(int(d) for d in shape))
 
 
-def _latent(x, latent_dim, name):
-    x = tf.ensure_shape(x, [None, latent_dim], name=f"check_{name}_shape")
+def _rows(x, name, max_batch_size):
+    """``x`` once its dimension 0 is at most ``max_batch_size`` (else InvalidArgument naming both)."""
+    check = tf.debugging.assert_less_equal(
+        tf.shape(x)[0],
+        max_batch_size,
+        message=f"{name} has more rows than this export serves at once ({max_batch_size}); split the request",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
+def _latent(x, latent_dim, name, max_batch_size):
+    x = _rows(tf.ensure_shape(x, [None, latent_dim], name=f"check_{name}_shape"), name, max_batch_size)
     return tf.debugging.assert_all_finite(x, f"{name} must hold finite numbers (no NaN or Inf)")
 
 
-def _image_batch(x, image_shape):
-    x = tf.ensure_shape(x, [None, *image_shape], name="check_images_shape")
+def _image_batch(x, image_shape, max_batch_size):
+    x = _rows(tf.ensure_shape(x, [None, *image_shape], name="check_images_shape"), "images", max_batch_size)
     return tf.debugging.assert_all_finite(x, "images must hold finite numbers (no NaN or Inf)")
 
 
@@ -152,24 +171,37 @@ def _matched_path(servable: _Servable, steps: int):
                           "interpolation='linear' (zoo export --interpolation linear)") from None
 
 
-def _endpoints(servable: _Servable, steps: int, interpolation: str = "linear") -> dict:
+def _png(images_uint8):
+    """uint8 ``[N, H, W, C]`` -> string ``[N]`` of PNG files (a loop of core ``EncodePng`` ops)."""
+    return tf.map_fn(tf.io.encode_png, images_uint8, fn_output_signature=tf.TensorSpec([], tf.string))
+
+
+def _endpoints(servable: _Servable, steps: int, interpolation: str, max_batch_size: int) -> dict:
     """name -> (function, input signature). The functions take keyword tensors and return dicts."""
-    d, image_shape = servable.latent_dim, servable.image_shape
+    d, image_shape, limit = servable.latent_dim, servable.image_shape, max_batch_size
     prior = servable.model.prior
     z_spec = tf.TensorSpec([None, d], tf.float32, name="z")
     weights = _path_weights(steps)
     matched = _matched_path(servable, steps) if interpolation == "matched" else None
 
     def serving_default(z):
-        return _pixels(servable.images(_latent(z, d, "z")))
+        return _pixels(servable.images(_latent(z, d, "z", limit)))
+
+    def _sampled(seed):
+        seed = _rows(tf.ensure_shape(seed, [None, 2], name="check_seed_shape"), "seed", limit)
+        z = tf.cast(prior.sample_per_row(seed), tf.float32)
+        return servable.images(z), z
 
     def sample(seed):
-        seed = tf.ensure_shape(seed, [None, 2], name="check_seed_shape")
-        z = tf.cast(prior.sample_per_row(seed), tf.float32)
-        return {**_pixels(servable.images(z)), "z": z}
+        images, z = _sampled(seed)
+        return {**_pixels(images), "z": z}
+
+    def sample_png(seed):
+        images, z = _sampled(seed)
+        return {"png_bytes": _png(to_uint8(images)), "z": z}
 
     def interpolate(z0, z1):
-        z0, z1 = _latent(z0, d, "z0"), _latent(z1, d, "z1")
+        z0, z1 = _latent(z0, d, "z0", limit), _latent(z1, d, "z1", limit)
         path = weights[..., :1] * z0[:, None, :] + weights[..., 1:] * z1[:, None, :]  # [N, steps, D]
         if matched is not None:
             path = matched.apply_tf(path)
@@ -180,6 +212,7 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str = "linear") -
     endpoints = {
         "serving_default": (serving_default, [z_spec]),
         "sample": (sample, [tf.TensorSpec([None, 2], tf.int32, name="seed")]),
+        "sample_png": (sample_png, [tf.TensorSpec([None, 2], tf.int32, name="seed")]),
         "interpolate": (
             interpolate,
             [tf.TensorSpec([None, d], tf.float32, name="z0"), tf.TensorSpec([None, d], tf.float32, name="z1")],
@@ -189,11 +222,11 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str = "linear") -
         image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
 
         def encode(images):
-            mean, logvar = servable.encode(_image_batch(images, image_shape))
+            mean, logvar = servable.encode(_image_batch(images, image_shape, limit))
             return {"mean": mean, "logvar": logvar}
 
         def reconstruct(images):
-            mean, _ = servable.encode(_image_batch(images, image_shape))
+            mean, _ = servable.encode(_image_batch(images, image_shape, limit))
             return _pixels(servable.images(mean))
 
         endpoints.update(
@@ -204,7 +237,10 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str = "linear") -
     return endpoints
 
 
-def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linear") -> None:
+def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linear",
+                   max_batch_size=DEFAULT_MAX_BATCH_SIZE) -> None:
+    if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
+        raise ExportError(f"the max batch size must be a positive integer, got {max_batch_size!r}")
     if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or interpolation_steps < 2:
         raise ExportError(f"interpolation steps must be an integer >= 2 (both ends included), got {interpolation_steps!r}")
     if interpolation not in INTERPOLATIONS:
@@ -212,6 +248,8 @@ def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linea
     sizes = tuple(warmup_batch_sizes)
     if not sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in sizes):
         raise ExportError(f"warm-up batch sizes must be positive integers, got {warmup_batch_sizes!r}")
+    if max(sizes) > max_batch_size:
+        raise ExportError(f"warm-up batch size {max(sizes)} exceeds the max batch size {max_batch_size}")
     if len(sizes) * len(VAE_SIGNATURES) > warmup.MAX_RECORDS:
         raise ExportError(f"{len(sizes)} warm-up batch sizes make too many warm-up requests (the server reads {warmup.MAX_RECORDS})")
 
@@ -224,6 +262,7 @@ def write_saved_model(
     interpolation_steps: int = DEFAULT_INTERPOLATION_STEPS,
     interpolation: str = "linear",
     warmup_batch_sizes: tuple[int, ...] = (1,),
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
 ) -> dict:
     """Write ``model`` as a SavedModel into the empty or new ``directory`` and return its export info.
 
@@ -234,7 +273,7 @@ def write_saved_model(
     cannot be served.
     """
     servable = _servable(model)
-    _check_options(interpolation_steps, warmup_batch_sizes, interpolation)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size)
     directory = Path(directory)
 
     # No archive.track(model): the endpoints capture exactly the variables they read, so a GAN's
@@ -244,7 +283,7 @@ def write_saved_model(
     functions = {}
     # serving_default is registered by name (ExportArchive would otherwise alias the first
     # endpoint): TF Serving calls it when a request names no signature.
-    for name, (fn, spec) in _endpoints(servable, interpolation_steps, interpolation).items():
+    for name, (fn, spec) in _endpoints(servable, interpolation_steps, interpolation, max_batch_size).items():
         functions[name] = archive.add_endpoint(name, fn, input_signature=spec)
     archive.write_out(str(directory), verbose=False)
 
@@ -263,6 +302,7 @@ def write_saved_model(
         "image_shape": list(servable.image_shape),
         "interpolation_steps": interpolation_steps,
         "interpolation": interpolation,
+        "max_batch_size": max_batch_size,
         "signatures": list(functions),
     }
     (directory / "assets.extra" / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n")
@@ -277,12 +317,19 @@ def _input_specs(function) -> dict[str, tf.TensorSpec]:
 
 def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAULT_INTERPOLATION_STEPS,
                     warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT,
-                    interpolation="linear") -> None:
+                    interpolation="linear", max_batch_size=DEFAULT_MAX_BATCH_SIZE, batching=None) -> None:
     """Everything :func:`export` refuses about its arguments (not the model), checked without writing."""
     repository.check_model_dir(base, name)
     repository.check_version(version)
     repository.check_serving_root(serving_root)
-    _check_options(interpolation_steps, warmup_batch_sizes, interpolation)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size)
+    merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
+    if merged is not None and merged > max_batch_size:
+        raise ExportError(
+            f"the server would merge requests into batches of up to {merged} rows "
+            f"({repository.BATCHING_PARAMETERS}), more than this export's max batch size {max_batch_size}; "
+            f"export with a max batch size >= {merged} or lower the batching max_batch_size"
+        )
 
 
 def export(
@@ -296,20 +343,26 @@ def export(
     warmup_batch_sizes: tuple[int, ...] = (1,),
     serving_root: str = repository.DEFAULT_SERVING_ROOT,
     batching: repository.BatchingParameters | None = None,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
 ) -> Path:
     """Export ``model`` to ``base/name/<version>/`` atomically and refresh the repository files.
 
     ``version`` defaults to the next integer; an existing version is never overwritten. Afterwards
     ``base/models.config`` lists every model under ``base``, and ``base/batching_parameters.txt`` is
-    written from ``batching`` when given, or with the defaults when the file does not exist yet (an
-    edited file is kept). Returns the version directory.
+    written from ``batching`` when given, or with ``max_batch_size`` when the file does not exist yet
+    (an edited file is kept). The server merges requests into batches of up to the file's
+    ``max_batch_size``, so it may not exceed any export's ``max_batch_size`` (the signatures refuse
+    larger batches): such a ``batching`` or existing file is refused before anything is written.
+    Returns the version directory.
     """
     # Refuse before creating anything.
     check_arguments(base, name, version=version, interpolation_steps=interpolation_steps,
-                    warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root, interpolation=interpolation)
+                    warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root, interpolation=interpolation,
+                    max_batch_size=max_batch_size, batching=batching)
     servable = _servable(model)
     if interpolation == "matched":
         _matched_path(servable, interpolation_steps)
+    merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
     target = repository.publish(
         base,
         name,
@@ -320,10 +373,13 @@ def export(
             interpolation_steps=interpolation_steps,
             interpolation=interpolation,
             warmup_batch_sizes=warmup_batch_sizes,
+            max_batch_size=max_batch_size,
         ),
         version=version,
     )
     repository.write_models_config(base, serving_root)
-    if batching is not None or not (Path(base) / repository.BATCHING_PARAMETERS).exists():
-        repository.write_batching_parameters(base, batching)
+    if batching is not None or merged is None:
+        repository.write_batching_parameters(
+            base, batching or repository.BatchingParameters(max_batch_size=max_batch_size)
+        )
     return target

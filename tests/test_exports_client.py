@@ -6,6 +6,7 @@ client's requests are checked against the real signatures' names, shapes and dty
 """
 
 import http.server
+import base64
 import json
 import threading
 from concurrent import futures
@@ -47,6 +48,14 @@ def _run(loaded, signature, arrays):
 
 
 # ------------------------------------------------------------------------------------------- REST
+
+
+def _json(key, value):
+    """What TF Serving's REST API writes for an output: strings named *_bytes as {"b64": ...}."""
+    if key.endswith("_bytes"):
+        return [{"b64": base64.b64encode(item).decode()} for item in value.tolist()]
+    return value.tolist()
+
 
 
 class _RestHandler(http.server.BaseHTTPRequestHandler):
@@ -94,10 +103,10 @@ class _RestHandler(http.server.BaseHTTPRequestHandler):
             outputs = _run(self.loaded, signature, {key: [row[key] for row in rows] for key in rows[0]})
             count = len(rows)
             self._answer(200, {"predictions": [
-                {key: value[i].tolist() for key, value in outputs.items()} for i in range(count)]})
+                {key: _json(key, value[i:i + 1])[0] for key, value in outputs.items()} for i in range(count)]})
         else:
             outputs = _run(self.loaded, signature, body["inputs"])
-            self._answer(200, {"outputs": {key: value.tolist() for key, value in outputs.items()}})
+            self._answer(200, {"outputs": {key: _json(key, value) for key, value in outputs.items()}})
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +147,17 @@ def test_rest_predict_returns_the_signature_outputs(export, rest_server, format)
     assert sampled["z"].shape == (3, LATENT_DIM) and sampled["z"].dtype == np.float32
     path = rest.predict({"z0": z, "z1": -z}, "interpolate")
     assert path["images"].shape == (2, 3, 8, 8, 3)
+
+
+@pytest.mark.parametrize("format", ["row", "columnar"])
+def test_rest_sample_png_decodes_to_the_sampled_pixels(export, rest_server, format):
+    rest = client.RestClient(rest_server, MODEL, format=format)
+    seeds = [[0, 1], [0, 2], [5, 3]]
+    compact, full = rest.sample_png(seeds), rest.sample(seeds)
+    assert compact["png_bytes"].shape == (3,) and compact["png_bytes"].dtype == object
+    pixels = np.stack([tf.io.decode_png(png).numpy() for png in compact["png_bytes"]])
+    np.testing.assert_array_equal(pixels, full["images_uint8"])
+    np.testing.assert_array_equal(compact["z"], full["z"])
 
 
 def test_rest_bodies_follow_the_signature(export, rest_server):

@@ -58,10 +58,13 @@ def _references(model):
         path = latent.interpolate(z0, z1, STEPS, method="matched", prior=model.prior)
     else:
         path = latent.interpolate(z0, z1, STEPS)
-    inputs = {"serving_default/z": z, "sample/seed": SEEDS, "interpolate/z0": z0, "interpolate/z1": z1}
+    path = _numpy(path)
+    inputs = {"serving_default/z": z, "sample/seed": SEEDS, "sample_png/seed": SEEDS,
+              "interpolate/z0": z0, "interpolate/z1": z1}
     expected = {
         "serving_default/images": network(z),
         "sample/z": sampled,
+        "sample_png/z": sampled,
         "sample/images": network(sampled),
         "interpolate/z": path,
         "interpolate/images": network(path.reshape(-1, LATENT_DIM)).reshape(2, STEPS, *model.output_shape_),
@@ -141,7 +144,8 @@ _FRESH_PROCESS = textwrap.dedent(r'''
                 "model": request.model_spec.name,
                 "signature": request.model_spec.signature_name,
                 "matches_signature": matches,
-                "finite": all(bool(np.all(np.isfinite(v.numpy().astype(np.float64)))) for v in outputs.values()),
+                "finite": all(bool(np.all(np.isfinite(v.numpy().astype(np.float64))))
+                              for v in outputs.values() if v.dtype != tf.string),
             })
         report["warmup"][name] = records
 
@@ -196,7 +200,7 @@ def exported(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    outputs = {name: dict(np.load(spec["outputs"])) for name, spec in job["exports"].items()}
+    outputs = {name: dict(np.load(spec["outputs"], allow_pickle=True)) for name, spec in job["exports"].items()}
     return {"base": base, "job": job, "report": report, "expected": expected, "outputs": outputs}
 
 
@@ -281,9 +285,10 @@ def test_every_op_is_core_tensorflow_in_a_fresh_process(exported):
     assert report["opcheck"] == {"dcgan": [], "vae": []}
     assert not report["opcheck_imported_tfp"]
     ops = opcheck.inspect(exported["job"]["exports"]["dcgan"]["dir"]).ops
-    # The prior's sampler is in the graph: stateless random ops inside a while loop, and the checks.
-    assert {"StatelessWhile", "EnsureShape", "CheckNumerics"} <= set(ops)
-    assert any(op.startswith("Stateless") and "Random" in op for op in ops)
+    # The prior's sampler is in the graph, vectorised: the Philox rounds as element-wise integer ops
+    # (no random kernel, no loop over rows); the checks; the PNG encoder (a loop over images).
+    assert {"BitwiseXor", "EnsureShape", "CheckNumerics", "Assert", "EncodePng"} <= set(ops)
+    assert not any(op.startswith("Stateless") and "Random" in op for op in ops)
 
 
 def test_saved_model_cli_lists_and_runs_the_signatures(exported, tmp_path):
@@ -320,7 +325,33 @@ def test_export_info_and_repository_files(exported):
     assert info["interpolation"] == "matched" and info["prior"] == "nonparametric"
     config = (base / "models.config").read_text()
     assert 'name: "dcgan"' in config and 'base_path: "/models/vae"' in config
-    assert (base / "batching_parameters.txt").read_text().startswith("max_batch_size { value: 64 }")
+    assert info["max_batch_size"] == savedmodel.DEFAULT_MAX_BATCH_SIZE
+    # The server's merged batches are as large as the signatures accept.
+    assert (base / "batching_parameters.txt").read_text().startswith("max_batch_size { value: 1024 }")
+
+
+def test_sample_png_holds_the_sampled_pixels(exported):
+    outputs = exported["outputs"]["dcgan"]
+    pixels = np.stack([tf.io.decode_png(png).numpy() for png in outputs["sample_png/png_bytes"]])
+    np.testing.assert_array_equal(pixels, outputs["sample/images_uint8"])
+
+
+def test_max_batch_size_is_enforced_in_the_graph_and_agrees_with_batching(tmp_path):
+    model = tiny_dcgan()
+    directory = tmp_path / "limited"
+    savedmodel.write_saved_model(model, directory, max_batch_size=2)
+    sample = tf.saved_model.load(str(directory)).signatures["sample"]
+    assert sample(seed=tf.constant(SEEDS[:2]))["images"].shape[0] == 2
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"seed has more rows than this export serves at once \(2\)"):
+        sample(seed=tf.constant(SEEDS))
+    # A repository whose server merges up to 64 rows cannot take an export limited to 32.
+    base = tmp_path / "base"
+    savedmodel.export(model, base, "a", max_batch_size=64)
+    with pytest.raises(ExportError, match="batches of up to 64 rows"):
+        savedmodel.export(model, base, "b", max_batch_size=32)
+    assert not (base / "b").exists()
+    with pytest.raises(ExportError, match="max batch size"):
+        savedmodel.export(model, base, "c", max_batch_size=0)
 
 
 def test_export_holds_only_the_variables_the_signatures_read(exported):

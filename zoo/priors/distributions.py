@@ -14,6 +14,13 @@ or an int ``s`` meaning ``(0, s)``) and draws fresh values for ``seed=None``; ``
 ``experimental_default_event_space_bijector()``, ``copy()`` and ``tf.function`` arguments
 (``CompositeTensor``) work, and ``tfd.kl_divergence`` has the closed forms between priors of one
 family (see :mod:`zoo.priors.kl`). Log-density gradients are zeros where the density is flat.
+
+``sample_rows(seeds)`` draws one row per seed (row ``i`` equals ``sample(1, seed=seeds[i])[0]`` bit for
+bit). Priors whose draws are a function of uniform 32-bit words (:class:`Uniform`, the
+non-parametric prior: ``from_words``) compute all rows at once from
+:func:`zoo.priors.streams.row_words`; the others (normal, Cauchy, gamma: their samplers'
+transcendental maths lives inside TensorFlow's kernels and cannot be replayed bit for bit with
+element-wise ops) loop over the rows.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from zoo._tf import tf, tfp
 from tensorflow_probability.python.internal.parameter_properties import BIJECTOR_NOT_IMPLEMENTED
 
 from zoo.errors import ConfigError
-from zoo.priors.seeds import fresh_or_seed
+from zoo.priors import streams
+from zoo.priors.seeds import as_row_seeds, fresh_or_seed
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -133,6 +141,33 @@ class LatentDistribution(StatelessSampling, tfd.distribution.AutoCompositeTensor
         """CDF of one coordinate at ``x`` (float64 NumPy, any shape)."""
         raise NotImplementedError
 
+    #: True when ``sample`` equals ``from_words`` of the native words: ``[n, latent_dim]`` uint32 words
+    #: (``words_per_value == 1``) or ``[n, latent_dim, words_per_value]``.
+    draws_from_words = False
+    words_per_value = 1
+
+    def from_words(self, words):
+        raise NotImplementedError(f"{type(self).__name__} is not drawn from uniform words")
+
+    def sample_rows(self, seeds):
+        """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
+
+        Row ``i`` equals ``sample(1, seed=seeds[i])[0]`` (graph and eager mode), whatever the batch.
+        Core TF ops only; works under ``tf.function`` with an input signature ``[None, 2]``.
+        """
+        seeds = as_row_seeds(seeds)
+        if self.draws_from_words:
+            per_value = self.words_per_value
+            words = streams.row_words(seeds, self._latent_dim * per_value)
+            if per_value > 1:
+                words = tf.reshape(words, [-1, self._latent_dim, per_value])
+            return self.from_words(words)
+        return tf.map_fn(
+            lambda seed: self.sample(1, seed=seed)[0],
+            seeds,
+            fn_output_signature=tf.TensorSpec([self._latent_dim], tf.float32),
+        )
+
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.prior_params.items() if k != "probs")
         return f"<zoo.priors.{type(self).__name__} latent_dim={self._latent_dim} {params}>"
@@ -149,6 +184,17 @@ class IIDPrior(LatentDistribution):
     def marginal(self):
         """The 1-D law of every coordinate (scalar event, no batch shape)."""
         return self._marginal
+
+    @property
+    def draws_from_words(self):
+        return hasattr(self._marginal, "from_words")
+
+    @property
+    def words_per_value(self):
+        return getattr(self._marginal, "words_per_value", 1)
+
+    def from_words(self, words):
+        return self._marginal.from_words(words)
 
     def _sample_n(self, n, seed=None):
         return self._marginal.sample([n, self._latent_dim], seed=seed)
@@ -197,6 +243,16 @@ class Uniform(IIDPrior):
         # As tfd.Uniform: high's constraint depends on low, which has no standalone bijector.
         return {"low": ParameterProperties(),
                 "high": ParameterProperties(default_constraining_bijector_fn=BIJECTOR_NOT_IMPLEMENTED)}
+
+    draws_from_words = True
+    words_per_value = 1
+
+    def from_words(self, words):
+        # tf.random.stateless_uniform's float from a word (its low 23 bits as the mantissa of [1, 2),
+        # minus 1), then tfd.Uniform's low + range * u: the stream of tfd.Uniform, bit for bit.
+        mantissa = tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(words, 0x7FFFFF), 0x3F800000)
+        unit = tf.bitcast(mantissa, tf.float32) - 1.0
+        return self._marginal.low + (self._marginal.high - self._marginal.low) * unit
 
     def coordinate_cdf(self, x):
         return np.clip((np.asarray(x, np.float64) - self._low) / (self._high - self._low), 0.0, 1.0)

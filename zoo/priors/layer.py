@@ -118,16 +118,11 @@ class LatentPrior(keras.layers.Layer):
         """One draw per seed: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
 
         Row ``i`` equals ``sample(1, seeds[i])[0]`` and so depends on ``seeds[i]`` only, whatever the
-        batch it is served in. Uses ``tf.map_fn`` (a ``While`` loop of core ops): works under
+        batch it is served in (the distribution's ``sample_rows``: the uniform and non-parametric
+        priors draw every row at once, the others loop over rows). Core TF ops: works under
         ``tf.function`` with an input signature ``[None, 2]``, under XLA and in TF Serving.
         """
-        seeds = as_row_seeds(seeds)
-        distribution = self.distribution()
-        return tf.map_fn(
-            lambda seed: distribution.sample(1, seed=seed)[0],
-            seeds,
-            fn_output_signature=tf.TensorSpec([self.latent_dim], tf.float32),
-        )
+        return self.distribution().sample_rows(as_row_seeds(seeds))
 
     def call(self, seeds):
         return self.sample_per_row(seeds)

@@ -13,7 +13,9 @@ probability to ~``2^-32`` (float32 uniforms would quantise tail bins of mass ~1e
 only core ops are used (``StatelessRandomUniformFullIntV2``, ``RightShift``, ``BitwiseAnd``,
 ``GatherV2``, ``SelectV2``): it compiles under XLA and runs in TF Serving. The alias tables are
 built once in NumPy (:func:`alias_tables`); :class:`zoo.priors.LatentPrior` keeps them as weights
-next to ``probs``.
+next to ``probs``. :meth:`Histogram.from_words` makes the same values from the two 32-bit halves
+of each word, which :func:`zoo.priors.streams.row_words` computes for a batch of per-row seeds at
+once (no loop over rows).
 
 :class:`NonParametric` is ``latent_dim`` i.i.d. copies; :func:`default_probs` loads the paper-default
 prior solved by :mod:`zoo.priors.solver` and shipped in ``zoo/priors/data``.
@@ -211,8 +213,19 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         index = tf.clip_by_value(tf.floor(scaled), 0.0, self._bins - 1.0)
         return tf.cast(index, tf.int32), tf.clip_by_value(scaled - index, 0.0, 1.0)
 
+    #: 32-bit words per value of :meth:`from_words`.
+    words_per_value = 2
+
     def _sample_n(self, n, seed=None):
         word = tf.random.stateless_uniform([n], seed=seed, minval=None, maxval=None, dtype=tf.int64)
+        return self._from_word64(word)
+
+    def from_words(self, words):
+        """Values from uniform uint32 ``words [..., 2]``: ``_sample_n``'s int64 word is ``w0 | w1 << 32``."""
+        low, high = (tf.cast(words[..., i], tf.int64) for i in range(2))
+        return self._from_word64(tf.bitwise.bitwise_or(low, tf.bitwise.left_shift(high, 32)))
+
+    def _from_word64(self, word):
         mask = tf.constant(_WORD - 1, tf.int64)
         # High 32 bits * N: column = integer part, position in the bin = fraction (32 - log2 N bits).
         scaled = tf.bitwise.bitwise_and(tf.bitwise.right_shift(word, 32), mask) * self._bins
