@@ -20,9 +20,11 @@ near-best (within 5 %) mid-point FID.
 ``--matched`` adds a row per i.i.d. prior with *matched* mid-points (``zoo.latent.midpoint(...,
 method="matched")``, Agustsson et al. 2019: the same pairs, moved back onto the prior) on the same
 trained generator, so the table answers: retrain with the non-parametric prior, or match the path?
-``--presets`` scores the shipped presets ``digits_dcgan_PRIOR`` (1,000 steps each) instead of
-training. ``--dataset`` trains the recipes on another one-channel ``zoo.data`` set
-(``--set data.name=DATASET``) and scores against it.
+``--presets`` scores the shipped presets ``digits_dcgan_PRIOR`` (1,000 steps each) or, with
+``--dataset mnist_5k``, ``mnist_dcgan_PRIOR`` (3,000 steps) instead of training. ``--dataset
+mnist_5k`` trains the real-MNIST recipes ``mnist_dcgan_PRIOR`` and scores mnist-FID/IS (the zoo's
+MNIST classifier); another one-channel ``zoo.data`` set trains the digits recipes with
+``--set data.name=DATASET`` and scores against it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ PAPER_CELEBA = {
 
 
 MATCHED_PRIORS = ("uniform", "normal", "cauchy", "nonparametric")  # the i.i.d. ones
+# Dataset -> the recipe (and preset) prefix trained on it; other one-channel sets train the digits
+# recipes with data.name replaced.
+RECIPE_PREFIX = {"digits": "digits_dcgan", "mnist_5k": "mnist_dcgan"}
+
+
+def recipe_prefix(dataset: str) -> str:
+    return RECIPE_PREFIX.get(dataset, "digits_dcgan")
+
+
+def family(dataset: str) -> str:
+    """The digit classifier whose features score ``dataset``: ``digits`` or ``mnist``."""
+    from zoo.metrics.classifier import for_dataset
+
+    return for_dataset(dataset)
 
 
 def trained_model(prior, seed, args):
@@ -48,11 +64,12 @@ def trained_model(prior, seed, args):
     if args.presets:
         import zoo.presets
 
-        return zoo.presets.load(f"digits_dcgan_{prior}"), 0.0
+        return zoo.presets.load(f"{recipe_prefix(args.dataset)}_{prior}"), 0.0
     from training import run as run_lib
 
-    data = [] if args.dataset == "digits" else [f"data.name={args.dataset}"]
-    model, _, seconds = run_lib.fit_steps(f"digits_dcgan_{prior}", [f"seed={seed}", *data, *args.set], args.iterations)
+    data = [] if args.dataset in RECIPE_PREFIX else [f"data.name={args.dataset}"]
+    model, _, seconds = run_lib.fit_steps(f"{recipe_prefix(args.dataset)}_{prior}", [f"seed={seed}", *data, *args.set],
+                                          args.iterations)
     return model, seconds
 
 
@@ -63,14 +80,15 @@ def train_and_score(prior, seed, args) -> list[dict]:
     model, seconds = trained_model(prior, seed, args)
     methods = ["linear", "matched"] if args.matched and prior in MATCHED_PRIORS else ["linear"]
     rows = []
+    name = family(args.dataset)
     for method in methods:
-        report = evaluate(model, ["digits-fid", "digits-is"], samples=args.samples, seed=seed, midpoint=True,
+        report = evaluate(model, [f"{name}-fid", f"{name}-is"], samples=args.samples, seed=seed, midpoint=True,
                           midpoint_method=method, dataset=args.dataset)
         results = report["results"]
         rows.append({
             "prior": prior, "method": method, "seed": seed, "seconds": seconds,
-            "is_prior": results["digits-IS"]["prior"], "is_mid": results["digits-IS"]["midpoint"],
-            "fid_prior": results["digits-FID"]["prior"], "fid_mid": results["digits-FID"]["midpoint"],
+            "is_prior": results[f"{name}-IS"]["prior"], "is_mid": results[f"{name}-IS"]["midpoint"],
+            "fid_prior": results[f"{name}-FID"]["prior"], "fid_mid": results[f"{name}-FID"]["midpoint"],
         })
     return rows
 
@@ -102,15 +120,15 @@ def main(argv=None) -> None:
     parser.add_argument("--matched", action="store_true",
                         help="also score matched mid-points (uniform, normal, cauchy, nonparametric) on the same generators")
     parser.add_argument("--presets", action="store_true",
-                        help="score the shipped presets digits_dcgan_PRIOR instead of training (--iterations, --set, "
+                        help="score the shipped presets (digits_dcgan_PRIOR, mnist_dcgan_PRIOR) instead of training (--iterations, --set, "
                              "--dataset and --seeds other than the sample seed do not apply)")
     parser.add_argument("--dataset", default="digits",
                         help="one-channel zoo.data set to train on and score against (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.presets:
         missing = [p for p in args.priors if p not in ("uniform", "normal", "nonparametric")]
-        if missing or args.dataset != "digits" or args.set:
-            parser.error("--presets exists for the uniform, normal and nonparametric priors on digits, "
+        if missing or args.dataset not in RECIPE_PREFIX or args.set:
+            parser.error("--presets exists for the uniform, normal and nonparametric priors on digits and mnist_5k, "
                          f"without --set (got priors {args.priors}, dataset {args.dataset}, --set {args.set})")
 
     runs = []
@@ -118,11 +136,12 @@ def main(argv=None) -> None:
         for seed in args.seeds:
             for r in train_and_score(prior, seed, args):
                 runs.append(r)
-                print(f"  {prior:13s} seed {seed}: digits-FID {r['fid_prior']:.2f} -> {r['fid_mid']:.2f} at "
+                print(f"  {prior:13s} seed {seed}: {family(args.dataset)}-FID {r['fid_prior']:.2f} -> {r['fid_mid']:.2f} at "
                       f"{r['method']} mid-points ({r['seconds']:.0f} s)", flush=True)
 
-    source = ("shipped presets digits_dcgan_PRIOR (1,000 steps)" if args.presets else
-              f"recipes digits_dcgan_PRIOR{''.join(' --set ' + pair for pair in args.set)}, "
+    prefix = recipe_prefix(args.dataset)
+    source = (f"shipped presets {prefix}_PRIOR" if args.presets else
+              f"recipes {prefix}_PRIOR{''.join(' --set ' + pair for pair in args.set)}, "
               f"{args.iterations:,} iterations")
     print(f"\nDCGAN on {args.dataset} ({source}), {args.samples:,} samples per set, seeds {args.seeds}; "
           "paper: CelebA, Inception IS/FID, linear mid-points")
