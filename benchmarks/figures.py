@@ -30,6 +30,13 @@ GRID_PRESETS = (
     "digits_gdpp_vae",
     "stacked_digits_gan",
     "stacked_digits_gdpp_gan",
+    "mnist_dcgan_nonparametric",
+    "mnist_dcgan_normal",
+    "mnist_dcgan_uniform",
+    "mnist_vae",
+    "mnist_gdpp_vae",
+    "stacked_mnist_gan",
+    "stacked_mnist_gdpp_gan",
 )
 #: The three digits DCGANs that differ only in their prior (same recipe, same seed).
 PRIOR_PRESETS = {"non-parametric": "digits_dcgan_nonparametric", "normal": "digits_dcgan_normal",
@@ -161,27 +168,44 @@ def prior_densities(out):
 
 
 def stacked_modes(out):
-    """Stacked digits: modes found vs missed (of 1,000) for GAN and GDPP-GAN, ours and the paper's."""
+    """Stacked digits and Stacked-MNIST (mnist_5k): modes found vs missed (of 1,000) for GAN and
+    GDPP-GAN, the zoo's presets next to the paper's Stacked-MNIST numbers."""
     import zoo
 
     bars = []
-    for label, name in (("GAN", "stacked_digits_gan"), ("GDPP-GAN", "stacked_digits_gdpp_gan")):
-        card = zoo.presets.card(name)
-        bars.append((f"{label}\n(zoo preset)", card["metrics"]["modes"], card["metrics"]["kl"]))
-        bars.append((f"{label}\n(paper, MNIST)", card["paper"]["modes"]["value"], card["paper"]["kl"]["value"]))
+    for data, title in (("stacked_digits", "8x8 digits"), ("stacked_mnist", "MNIST 5k")):
+        for label in ("GAN", "GDPP-GAN"):
+            card = zoo.presets.card(f"{data}_{'gdpp_gan' if label == 'GDPP-GAN' else 'gan'}")
+            bars.append((f"{label}\n({title})", card["metrics"]["modes"], card["metrics"]["kl"]))
+    for label in ("GAN", "GDPP-GAN"):
+        paper = zoo.presets.card(f"stacked_mnist_{'gdpp_gan' if label == 'GDPP-GAN' else 'gan'}")["paper"]
+        bars.append((f"{label}\n(paper)", paper["modes"]["value"], paper["kl"]["value"]))
     labels = [b[0] for b in bars]
     found = np.array([b[1] for b in bars])
-    fig, ax = plt.subplots(figsize=(6.5, 3.3))
-    ax.bar(labels, found, color=["tab:blue", "lightsteelblue", "tab:green", "palegreen"], label="modes found")
+    colours = ["tab:blue", "tab:green"] * 2 + ["lightsteelblue", "palegreen"]
+    fig, ax = plt.subplots(figsize=(8, 3.3))
+    ax.bar(labels, found, color=colours, label="modes found")
     ax.bar(labels, 1000 - found, bottom=found, color="0.9", edgecolor="0.7", label="modes missed")
     for x, (_, modes, kl) in enumerate(bars):
         ax.text(x, modes / 2, f"{modes:.0f}\nKL {kl:.2f}", ha="center", va="center", fontsize=8)
     ax.set_ylim(0, 1000)
     ax.set_ylabel("modes of 1,000")
+    ax.tick_params(axis="x", labelsize=8)
     ax.set_title("Stacked digits: modes found (26,000 samples)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     _save(fig, out / "stacked_modes.png")
+
+
+def matched_interpolation(out):
+    """docs/interpolation.md's figure, made by its own script (also runnable alone)."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).with_name("figure_matched_interpolation.py")
+    spec = importlib.util.spec_from_file_location("figure_matched_interpolation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.make(out)
 
 
 FIGURES = {
@@ -190,6 +214,7 @@ FIGURES = {
     "mixtures": mixture_scatter,
     "priors": prior_densities,
     "stacked": stacked_modes,
+    "matched": matched_interpolation,
 }
 
 

@@ -6,7 +6,7 @@ import argparse
 
 _EPILOG = """examples:
   zoo train --list
-  zoo train digits_gdpp_dcgan_nonparametric --out runs/default
+  zoo train mnist_gdpp_dcgan_nonparametric --out runs/default
   zoo train ring_gdpp --set train.epochs=5 --set data.batch_size=256
   zoo train my_recipe.json --out runs/mine --strategy mirrored --mixed-precision
   zoo train ring_gan --strategy mirrored --cpu-devices 2      # two replicas on a CPU-only machine

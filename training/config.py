@@ -24,7 +24,7 @@ from zoo.errors import ConfigError
 RECIPE_DIR = pathlib.Path(__file__).resolve().parent / "recipes"
 # Bumped when a key changes meaning; recipes declare the version they were written for.
 FORMAT_VERSION = 1
-DEFAULT_RECIPE = "digits_gdpp_dcgan_nonparametric"
+DEFAULT_RECIPE = "mnist_gdpp_dcgan_nonparametric"
 
 _NUMBER = (int, float)
 
