@@ -41,6 +41,14 @@ refuses more rows than the export's ``max_batch_size`` (default 1024: memory gro
 100,000 seeds took 7.5 GB; the repository's ``batching_parameters.txt`` uses the same limit); a wrong dtype
 or a missing input is refused by the runtime before the graph runs. No function is XLA-compiled
 (TF Serving runs with XLA off) and :mod:`exports.opcheck` proves every op is core TensorFlow.
+
+``precision="float16"`` (``zoo export --precision float16``, for GPU servers) runs a float16 clone of
+the generator/decoder (float16 weights and layers) behind the same float32/uint8 interface: latents
+are checked and drawn in float32 as above (the same rows, bit for bit) and cast at the network's
+input, images are cast back to float32. Before anything is written the clone is compared with the
+float32 network on the sample signature's seeds ``[0, 0] ... [0, 999]``; the largest differences go
+into the info file (``float16_vs_float32``), and a model whose images are not finite or whose uint8
+pixels move by more than :data:`FLOAT16_MAX_UINT8_LEVELS` levels is refused.
 """
 
 from __future__ import annotations
