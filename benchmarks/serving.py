@@ -12,11 +12,15 @@ run, each timing the median of repeated calls after a warm-up, outputs materiali
   floats written as the shortest text that round-trips float32) against ``sample_png`` (PNG
   bytes, base64 in ``{"b64": ...}``, and ``z``), row format.
 
+``--precision float16`` adds a column: ``serving_default`` of a float16 export of the same model
+(no target; float16 pays off on a GPU, a CPU emulates much of it).
+
 Targets (printed with met / NOT met): sample / serving_default <= 1.15x at batch 512 for every
 model; signature / tf.function >= 0.9x (speed) at batch 1 and 64; sample_png >= 10x smaller.
 
     python benchmarks/serving.py                     # DCGAN 32x32x3 latent 100, and 28x28x1 latent 16
     python benchmarks/serving.py --source runs/NAME  # a trained model (.keras, run dir or preset)
+    python benchmarks/serving.py --precision float16 # also time a float16 export
 """
 
 from __future__ import annotations
@@ -100,14 +104,17 @@ def _model(args, image_size, channels, latent_dim):
     return models.DCGAN(generator, discriminator, prior=args.prior)
 
 
-def measure(model, batches, seconds, with_predict):
-    """Timing rows and response sizes of one model."""
+def measure(model, batches, seconds, with_predict, precision="float32"):
+    """Timing rows and response sizes of one model (``precision="float16"`` adds a float16 export's time)."""
     network = model.generator
     plain = tf.function(lambda z: network(z, training=False))
     rows = []
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryDirectory() as half_directory:
         savedmodel.write_saved_model(model, directory)
         loaded = tf.saved_model.load(directory)
+        if precision == "float16":
+            savedmodel.write_saved_model(model, half_directory, precision="float16")
+            half = tf.saved_model.load(half_directory).signatures["serving_default"]
         serve, sample, png = (loaded.signatures[name] for name in ("serving_default", "sample", "sample_png"))
         rng = np.random.default_rng(0)
         for batch in batches:
@@ -121,6 +128,8 @@ def measure(model, batches, seconds, with_predict):
                 "signature": lambda: serve(z=z)["images"].numpy(),
                 "sample": lambda: sample(seed=seeds)["images"].numpy(),
             }
+            if precision == "float16":
+                calls["float16"] = lambda: half(z=z)["images"].numpy()
             times = _interleaved(calls, repeats)
             if with_predict:
                 times["predict"] = _median_seconds(lambda: network.predict(z, batch_size=batch, verbose=0), repeats)
@@ -142,6 +151,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", default="1,64,512", help="comma-separated batch sizes (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=3.0, help="rough time budget per measurement")
     parser.add_argument("--predict", action="store_true", help="also time generator.predict (slow)")
+    parser.add_argument("--precision", choices=("float32", "float16"), default="float32",
+                        help="float16: also time serving_default of a float16 export (default: %(default)s)")
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
     configs = {args.source: None} if args.source else MODELS
@@ -151,19 +162,22 @@ def main(argv=None) -> int:
         model = _model(args, *config) if config else load_source(args.source)
         if not hasattr(model, "generator"):
             raise SystemExit("benchmarks/serving.py times DCGAN generators: pass a DCGAN")
-        rows, (full_bytes, png_bytes) = measure(model, batches, args.seconds, args.predict)
+        rows, (full_bytes, png_bytes) = measure(model, batches, args.seconds, args.predict, args.precision)
+        half = args.precision == "float16"
         print(f"\n{label}: {type(model).__name__} {model.output_shape_}, latent {model.latent_dim}, prior "
               f"{model.prior.kind}, {model.generator.count_params():,} generator parameters")
         header = (f"{'batch':>6} {'tf.function ms':>15} {'signature ms':>13} {'sample ms':>10} "
                   f"{'signature vs tf.function':>25} {'sample / signature':>19}"
-                  + (f" {'predict ms':>11}" if args.predict else ""))
+                  + (f" {'predict ms':>11}" if args.predict else "")
+                  + (f" {'float16 ms':>11} {'float16 speed-up':>17}" if half else ""))
         print(header)
         print("-" * len(header))
         for batch, t in rows:
             speed = t["function"] / t["signature"]
             ratio = t["sample"] / t["signature"]
             print(f"{batch:>6} {t['function'] * 1e3:>15.2f} {t['signature'] * 1e3:>13.2f} {t['sample'] * 1e3:>10.2f} "
-                  f"{speed:>24.2f}x {ratio:>18.2f}x" + (f" {t['predict'] * 1e3:>11.2f}" if args.predict else ""))
+                  f"{speed:>24.2f}x {ratio:>18.2f}x" + (f" {t['predict'] * 1e3:>11.2f}" if args.predict else "")
+                  + (f" {t['float16'] * 1e3:>11.2f} {t['signature'] / t['float16']:>16.2f}x" if half else ""))
             if batch == 512:
                 verdicts.append((f"{label}: sample / serving_default at batch 512 <= {SAMPLE_RATIO_TARGET}x",
                                  ratio <= SAMPLE_RATIO_TARGET, f"{ratio:.2f}x"))

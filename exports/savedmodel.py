@@ -41,6 +41,14 @@ refuses more rows than the export's ``max_batch_size`` (default 1024: memory gro
 100,000 seeds took 7.5 GB; the repository's ``batching_parameters.txt`` uses the same limit); a wrong dtype
 or a missing input is refused by the runtime before the graph runs. No function is XLA-compiled
 (TF Serving runs with XLA off) and :mod:`exports.opcheck` proves every op is core TensorFlow.
+
+``precision="float16"`` (``zoo export --precision float16``, for GPU servers) runs a float16 clone of
+the generator/decoder (float16 weights and layers) behind the same float32/uint8 interface: latents
+are checked and drawn in float32 as above (the same rows, bit for bit) and cast at the network's
+input, images are cast back to float32. Before anything is written the clone is compared with the
+float32 network on the sample signature's seeds ``[0, 0] ... [0, 999]``; the largest differences go
+into the info file (``float16_vs_float32``), and a model whose images are not finite or whose uint8
+pixels move by more than :data:`FLOAT16_MAX_UINT8_LEVELS` levels is refused.
 """
 
 from __future__ import annotations
@@ -66,6 +74,10 @@ INTERPOLATIONS = ("linear", "matched")  # the interpolate signature's path
 DEFAULT_MAX_BATCH_SIZE = 1024
 EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
 GAN_SIGNATURES = ("serving_default", "sample", "sample_png", "interpolate")
+PRECISIONS = ("float32", "float16")  # what the generator/decoder computes in; the interface is float32 either way
+#: A float16 export is refused when, on the check's seeds, a uint8 pixel moves by more levels than this.
+FLOAT16_MAX_UINT8_LEVELS = 4
+FLOAT16_CHECK_SEEDS = 1000  # the seeds [0, 0] ... [0, 999] of the sample signature
 VAE_SIGNATURES = GAN_SIGNATURES + ("decode", "encode", "reconstruct")
 
 
@@ -82,12 +94,14 @@ class _Servable:
     model: keras.Model
     latent_dim: int
     image_shape: tuple[int, int, int]
+    network: keras.Model  # the generator or decoder the signatures run: the model's, or its float16 clone
+    precision: str = "float32"
 
     def images(self, z):
-        if self.kind == "gan":
-            out = self.model.generator(z, training=False)
-        else:
-            out = self.model._to_images(self.model.decoder(z, training=False))
+        """float32 latents ``[N, D]`` -> float32 images ``[N, H, W, C]`` in [-1, 1], computed in ``precision``."""
+        out = self.network(tf.cast(z, self.precision), training=False)
+        if self.kind == "vae":
+            return self.model._to_images(out)
         return tf.cast(out, tf.float32)
 
     def encode(self, images):
@@ -95,7 +109,7 @@ class _Servable:
         return tf.cast(mean, tf.float32), tf.cast(logvar, tf.float32)
 
 
-def _servable(model) -> _Servable:
+def _servable(model, precision: str = "float32") -> _Servable:
     """Check that ``model`` is a zoo DCGAN/VAE making images and return what the exporter uses."""
     name = type(model).__name__
     if not isinstance(model, keras.Model):
@@ -120,7 +134,79 @@ def _servable(model) -> _Servable:
         )
     if shape[-1] not in (1, 3, 4):
         raise ExportError(f"{name} makes images with {shape[-1]} channels; exported images need 1, 3 or 4")
-    return _Servable(kind, model, int(model.latent_dim), tuple(int(d) for d in shape))
+    network = model.generator if kind == "gan" else model.decoder
+    if precision == "float16":
+        network = _float16_clone(network)
+    return _Servable(kind, model, int(model.latent_dim), tuple(int(d) for d in shape), network, precision)
+
+
+def _float16_clone(network: keras.Model) -> keras.Model:
+    """``network`` with a float16 input, float16 variables (its weights rounded) and float16 layers.
+
+    Every matmul, convolution and activation then runs in float16. Keras computes a float16
+    BatchNormalization in float32 (it casts the per-channel statistics, then the result back), a few
+    small casts per layer that keep the normalisation from overflowing.
+    """
+
+    def float16_layer(layer):
+        config = layer.get_config()
+        config["dtype"] = "float16"
+        return layer.__class__.from_config(config)
+
+    try:
+        inputs = keras.Input(tuple(network.inputs[0].shape[1:]), dtype="float16", name="z")
+        clone = keras.models.clone_model(network, input_tensors=inputs, clone_function=float16_layer)
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ExportError(
+            f"precision float16 needs {network.name} as a functional Keras model (as zoo.models builds it), "
+            f"but cloning it failed ({error}); export with precision float32 (zoo export --precision float32)"
+        ) from None
+    with np.errstate(over="ignore"):  # a weight beyond float16's range becomes Inf, which the check refuses
+        clone.set_weights([np.asarray(weight, np.float16) for weight in network.get_weights()])
+    return clone
+
+
+def _float16_differences(model, half: _Servable) -> dict:
+    """Measure how far ``half``'s images are from the float32 model's on the check seeds; refuse a bad model.
+
+    Rows are drawn as the ``sample`` signature draws them (float32 latents, then cast), so the
+    numbers describe exactly what a client sees. Returns ``seeds``, ``max_abs_diff_images`` (float
+    images in [-1, 1]) and ``max_diff_uint8_levels``; raises :class:`ExportError` when an image is
+    not finite or a uint8 pixel moves by more than :data:`FLOAT16_MAX_UINT8_LEVELS`.
+    """
+    reference = _servable(model)
+    seeds = np.stack([np.zeros(FLOAT16_CHECK_SEEDS), np.arange(FLOAT16_CHECK_SEEDS)], axis=1).astype(np.int32)
+    float_diff, level_diff, non_finite = 0.0, 0, 0
+    for start in range(0, FLOAT16_CHECK_SEEDS, 200):  # chunks bound the memory of large generators
+        z = tf.cast(model.prior.sample_per_row(seeds[start:start + 200]), tf.float32)
+        want, got = reference.images(z).numpy(), half.images(z).numpy()
+        finite = np.isfinite(got).reshape(len(got), -1).all(axis=1)
+        non_finite += int((~finite).sum())
+        want, got = want[finite], got[finite]
+        if len(got):
+            float_diff = max(float_diff, float(np.abs(got - want).max()))
+            levels = np.abs(to_uint8(got).numpy().astype(np.int16) - to_uint8(want).numpy().astype(np.int16))
+            level_diff = max(level_diff, int(levels.max()))
+    seeds = f"the {FLOAT16_CHECK_SEEDS} seeds [0, 0] ... [0, {FLOAT16_CHECK_SEEDS - 1}]"
+    fallback = "export with precision float32 (zoo export --precision float32, the default)"
+    if non_finite:
+        raise ExportError(
+            f"in float16 this model makes images that are not finite (NaN or Inf) for {non_finite} of {seeds}: "
+            f"its weights or activations overflow float16's range (65504); {fallback}"
+        )
+    if level_diff > FLOAT16_MAX_UINT8_LEVELS:
+        raise ExportError(
+            f"float16 moves this model's uint8 pixels by up to {level_diff} levels on {seeds} (largest float "
+            f"difference {float_diff:.4f}), more than the {FLOAT16_MAX_UINT8_LEVELS} levels allowed; {fallback}"
+        )
+    return {"seeds": FLOAT16_CHECK_SEEDS, "max_abs_diff_images": float_diff, "max_diff_uint8_levels": level_diff,
+            "max_allowed_uint8_levels": FLOAT16_MAX_UINT8_LEVELS}
+
+
+def _prepared(model, precision: str) -> tuple[_Servable, dict | None]:
+    """The servable for ``precision`` and, for float16, its measured differences (refusing a model that degrades)."""
+    servable = _servable(model, precision)
+    return servable, (_float16_differences(model, servable) if precision == "float16" else None)
 
 
 def _rows(x, name, max_batch_size):
@@ -238,7 +324,9 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str, max_batch_si
 
 
 def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linear",
-                   max_batch_size=DEFAULT_MAX_BATCH_SIZE) -> None:
+                   max_batch_size=DEFAULT_MAX_BATCH_SIZE, precision="float32") -> None:
+    if precision not in PRECISIONS:
+        raise ExportError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
         raise ExportError(f"the max batch size must be a positive integer, got {max_batch_size!r}")
     if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or interpolation_steps < 2:
@@ -263,17 +351,30 @@ def write_saved_model(
     interpolation: str = "linear",
     warmup_batch_sizes: tuple[int, ...] = (1,),
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    precision: str = "float32",
 ) -> dict:
     """Write ``model`` as a SavedModel into the empty or new ``directory`` and return its export info.
 
     Adds ``assets.extra/tf_serving_warmup_requests`` (one request per signature and warm-up batch
     size, named for ``model_name``) and ``assets.extra/zoo_export.json``, then checks the ops
     (:func:`exports.opcheck.check`). ``interpolation``: the ``interpolate`` signature's path,
-    ``"linear"`` or ``"matched"`` (i.i.d. priors only). Raises :class:`ExportError` for a model that
-    cannot be served.
+    ``"linear"`` or ``"matched"`` (i.i.d. priors only). ``precision``: what the generator/decoder
+    computes in, ``"float32"`` or ``"float16"`` (inputs and outputs stay float32/uint8; the prior is
+    drawn in float32 and cast): a float16 model is first compared with the float32 one on
+    :data:`FLOAT16_CHECK_SEEDS` seeds, and refused, before anything is written, when an image is not
+    finite or a uint8 pixel moves by more than :data:`FLOAT16_MAX_UINT8_LEVELS` levels; the info file
+    records the differences. Raises :class:`ExportError` for a model that cannot be served.
     """
-    servable = _servable(model)
-    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size, precision)
+    servable, differences = _prepared(model, precision)
+    return _write(servable, differences, directory, model_name=model_name, interpolation_steps=interpolation_steps,
+                  interpolation=interpolation, warmup_batch_sizes=warmup_batch_sizes, max_batch_size=max_batch_size)
+
+
+def _write(servable: _Servable, differences: dict | None, directory, *, model_name, interpolation_steps,
+           interpolation, warmup_batch_sizes, max_batch_size) -> dict:
+    """:func:`write_saved_model` for a checked servable; ``differences``: the float16 measurements."""
+    model = servable.model
     directory = Path(directory)
 
     # No archive.track(model): the endpoints capture exactly the variables they read, so a GAN's
@@ -303,8 +404,11 @@ def write_saved_model(
         "interpolation_steps": interpolation_steps,
         "interpolation": interpolation,
         "max_batch_size": max_batch_size,
+        "precision": servable.precision,
         "signatures": list(functions),
     }
+    if differences is not None:
+        info["float16_vs_float32"] = differences
     (directory / "assets.extra" / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n")
     opcheck.check(directory)
     return info
@@ -317,12 +421,13 @@ def _input_specs(function) -> dict[str, tf.TensorSpec]:
 
 def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAULT_INTERPOLATION_STEPS,
                     warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT,
-                    interpolation="linear", max_batch_size=DEFAULT_MAX_BATCH_SIZE, batching=None) -> None:
+                    interpolation="linear", max_batch_size=DEFAULT_MAX_BATCH_SIZE, batching=None,
+                    precision="float32") -> None:
     """Everything :func:`export` refuses about its arguments (not the model), checked without writing."""
     repository.check_model_dir(base, name)
     repository.check_version(version)
     repository.check_serving_root(serving_root)
-    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size)
+    _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size, precision)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
     if merged is not None and merged > max_batch_size:
         raise ExportError(
@@ -344,6 +449,7 @@ def export(
     serving_root: str = repository.DEFAULT_SERVING_ROOT,
     batching: repository.BatchingParameters | None = None,
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    precision: str = "float32",
 ) -> Path:
     """Export ``model`` to ``base/name/<version>/`` atomically and refresh the repository files.
 
@@ -353,21 +459,23 @@ def export(
     (an edited file is kept). The server merges requests into batches of up to the file's
     ``max_batch_size``, so it may not exceed any export's ``max_batch_size`` (the signatures refuse
     larger batches): such a ``batching`` or existing file is refused before anything is written.
-    Returns the version directory.
+    ``precision`` as in :func:`write_saved_model`; a float16 model that degrades is refused before
+    anything is written. Returns the version directory.
     """
     # Refuse before creating anything.
     check_arguments(base, name, version=version, interpolation_steps=interpolation_steps,
                     warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root, interpolation=interpolation,
-                    max_batch_size=max_batch_size, batching=batching)
-    servable = _servable(model)
+                    max_batch_size=max_batch_size, batching=batching, precision=precision)
+    servable, differences = _prepared(model, precision)
     if interpolation == "matched":
         _matched_path(servable, interpolation_steps)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
     target = repository.publish(
         base,
         name,
-        lambda staging: write_saved_model(
-            model,
+        lambda staging: _write(
+            servable,
+            differences,
             staging,
             model_name=name,
             interpolation_steps=interpolation_steps,

@@ -75,3 +75,24 @@ def test_corrupt_model_file_is_refused(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "broken.keras"), "--base", str(tmp_path / "exports")]) == 2
     assert "could not be loaded as a zoo model" in capsys.readouterr().err
     assert not (tmp_path / "exports").exists()
+
+
+def test_precision_float16_round_trip_and_refusal(run_dir, tmp_path, capsys):
+    base = tmp_path / "exports"
+    assert cli.main(["export", str(run_dir), "--name", "half", "--base", str(base), "--precision", "float16"]) == 0
+    info = json.loads((base / "half" / "1" / "assets.extra" / "zoo_export.json").read_text())
+    assert info["precision"] == "float16"
+    assert info["float16_vs_float32"]["seeds"] == 1000
+    assert info["float16_vs_float32"]["max_diff_uint8_levels"] <= info["float16_vs_float32"]["max_allowed_uint8_levels"]
+    capsys.readouterr()
+    # A model whose weights overflow float16: one clear line, nothing written.
+    model = models.load_file(run_dir / "model.keras")
+    dense = model.generator.layers[1]
+    dense.kernel.assign(dense.kernel * 0.0 + 1e5)
+    model.save(tmp_path / "overflow.keras")
+    assert cli.main(["export", str(tmp_path / "overflow.keras"), "--base", str(tmp_path / "refused"),
+                     "--precision", "float16"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo export: error:") and "not finite" in err and "--precision float32" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "refused").exists()

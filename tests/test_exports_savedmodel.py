@@ -1,7 +1,8 @@
 """SavedModel exports, proven without a model server.
 
 One tiny DCGAN (non-parametric prior, the case that needs the prior inside the graph, with the
-matched interpolation path) and one tiny VAE (linear path) are exported once per module. A fresh interpreter that never imports ``zoo`` or
+matched interpolation path), one tiny VAE (linear path) and a float16 export of a tiny DCGAN whose
+images span [-1, 1] are exported once per module. A fresh interpreter that never imports ``zoo`` or
 ``tensorflow_probability`` then loads them, calls every signature, replays the warm-up file and
 feeds bad requests through a TF1 session callable (the C++ ``Session::Run`` path the model server
 uses, where the Python-side shape checks of ``tf.function`` do not exist).
@@ -40,6 +41,22 @@ def tiny_vae():
     encoder = models.vae_encoder(image_size=8, channels=3, latent_dim=LATENT_DIM, width=4)
     decoder = models.vae_decoder(image_size=8, channels=3, latent_dim=LATENT_DIM, width=4)
     return models.VAE(encoder, decoder, prior="normal")
+
+
+def loud_dcgan():
+    """A tiny DCGAN whose images use the range [-1, 1], so float16 rounding shows in its pixels."""
+    model = tiny_dcgan()
+    last = model.generator.layers[-2]  # the last transposed convolution, before the tanh
+    last.kernel.assign(last.kernel * 1000.0)
+    return model
+
+
+def overflowing_dcgan():
+    """A tiny DCGAN that float32 serves but float16 cannot hold: its projection weights exceed 65504."""
+    model = tiny_dcgan()
+    dense = model.generator.layers[1]
+    dense.kernel.assign(tf.fill(dense.kernel.shape, 1e5))
+    return model
 
 
 def _numpy(x):
@@ -172,6 +189,10 @@ def _bad_requests():
             "missing_seed": ("sample", {}),
             "wide_z1": ("interpolate", {"z0": (good_z, "float32"), "z1": ([[0.1] * (LATENT_DIM + 1)], "float32")}),
         },
+        "dcgan16": {  # the float16 export checks its float32 inputs as the float32 one does
+            "nan_latent_float16": ("serving_default", {"z": (nan_z, "float32")}),
+            "narrow_latent_float16": ("serving_default", {"z": ([[0.1] * (LATENT_DIM - 1)], "float32")}),
+        },
         "vae": {
             "small_images": ("reconstruct", {"images": (np.zeros((1, 4, 4, 3)).tolist(), "float32")}),
             "nan_images": ("reconstruct", {"images": (np.full((1, 8, 8, 3), np.nan).tolist(), "float32")}),
@@ -184,9 +205,10 @@ def exported(tmp_path_factory):
     base = tmp_path_factory.mktemp("exports")
     job = {"exports": {}, "bad_requests": {}}
     expected = {}
-    for name, model in (("dcgan", tiny_dcgan()), ("vae", tiny_vae())):
-        directory = savedmodel.export(model, base, name, interpolation_steps=STEPS,
-                                      interpolation=INTERPOLATION[name], warmup_batch_sizes=(1, 3))
+    for name, model, precision in (("dcgan", tiny_dcgan(), "float32"), ("vae", tiny_vae(), "float32"),
+                                   ("dcgan16", loud_dcgan(), "float16")):
+        directory = savedmodel.export(model, base, name, interpolation_steps=STEPS, precision=precision,
+                                      interpolation=INTERPOLATION[name.removesuffix("16")], warmup_batch_sizes=(1, 3))
         inputs, expected[name] = _references(model)
         np.savez(base / f"{name}_inputs.npz", **inputs)
         job["exports"][name] = {
@@ -210,7 +232,7 @@ def test_fresh_process_never_imports_zoo_or_tfp(exported):
 
 def test_every_documented_signature_is_exported(exported):
     signatures = exported["report"]["signatures"]
-    assert signatures["dcgan"] == sorted(savedmodel.GAN_SIGNATURES)
+    assert signatures["dcgan"] == signatures["dcgan16"] == sorted(savedmodel.GAN_SIGNATURES)
     assert signatures["vae"] == sorted(savedmodel.VAE_SIGNATURES)
 
 
@@ -260,6 +282,8 @@ def test_interpolation_path_runs_from_z0_to_z1(exported):
         ("wide_z1", "expected shape [?,4]"),
         ("small_images", "expected shape [?,8,8,3]"),
         ("nan_images", "images must hold finite numbers"),
+        ("nan_latent_float16", "z must hold finite numbers"),
+        ("narrow_latent_float16", "expected shape [?,4]"),
     ],
 )
 def test_bad_requests_fail_with_a_clear_invalid_argument(exported, label, message):
@@ -273,7 +297,8 @@ def test_good_request_through_the_session_path_is_accepted(exported):
 
 
 def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
-    for name, signatures in (("dcgan", savedmodel.GAN_SIGNATURES), ("vae", savedmodel.VAE_SIGNATURES)):
+    for name, signatures in (("dcgan", savedmodel.GAN_SIGNATURES), ("vae", savedmodel.VAE_SIGNATURES),
+                             ("dcgan16", savedmodel.GAN_SIGNATURES)):
         records = exported["report"]["warmup"][name]
         assert len(records) == 2 * len(signatures)  # warm-up batch sizes 1 and 3
         assert sorted({r["signature"] for r in records}) == sorted(signatures)
@@ -282,7 +307,7 @@ def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
 
 def test_every_op_is_core_tensorflow_in_a_fresh_process(exported):
     report = exported["report"]
-    assert report["opcheck"] == {"dcgan": [], "vae": []}
+    assert report["opcheck"] == {"dcgan": [], "vae": [], "dcgan16": []}
     assert not report["opcheck_imported_tfp"]
     ops = opcheck.inspect(exported["job"]["exports"]["dcgan"]["dir"]).ops
     # The prior's sampler is in the graph, vectorised: the Philox rounds as element-wise integer ops
@@ -334,6 +359,75 @@ def test_sample_png_holds_the_sampled_pixels(exported):
     outputs = exported["outputs"]["dcgan"]
     pixels = np.stack([tf.io.decode_png(png).numpy() for png in outputs["sample_png/png_bytes"]])
     np.testing.assert_array_equal(pixels, outputs["sample/images_uint8"])
+
+
+def test_float16_export_serves_the_float32_interface_within_the_bound(exported):
+    outputs, expected = exported["outputs"]["dcgan16"], exported["expected"]["dcgan16"]
+    # The prior is drawn in float32 as before: the same rows, bit for bit.
+    np.testing.assert_array_equal(outputs["sample/z"], expected["sample/z"])
+    np.testing.assert_array_equal(outputs["sample_png/z"], expected["sample/z"])
+    bound = savedmodel.FLOAT16_MAX_UINT8_LEVELS
+    for key, want in expected.items():
+        got = outputs[key]
+        assert got.dtype == np.float32, key
+        np.testing.assert_allclose(got, want, atol=bound / 127.5, rtol=0, err_msg=key)
+        if key.endswith("/images"):
+            ours = outputs[key.replace("images", "images_uint8")]
+            assert ours.dtype == np.uint8
+            theirs = np.round((np.asarray(want) + 1) * 127.5).astype(np.int16)
+            assert np.abs(ours.astype(np.int16) - theirs).max() <= bound, key
+    # The loud generator's images use the range, and float16 rounding does move them.
+    assert np.abs(outputs["sample/images"]).max() > 0.1
+    assert np.abs(outputs["sample/images"] - expected["sample/images"]).max() > 1e-5
+
+
+def test_float16_export_computes_in_float16(exported):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    directory = exported["job"]["exports"]["dcgan16"]["dir"]
+    dtypes = tf.train.load_checkpoint(directory + "/variables/variables").get_variable_to_dtype_map()
+    model = loud_dcgan()
+    assert sum(dtype == tf.float16 for dtype in dtypes.values()) == len(model.generator.weights)
+    proto = saved_model_pb2.SavedModel.FromString((exported["base"] / "dcgan16" / "1" / "saved_model.pb").read_bytes())
+    heavy = [node.attr["T"].type for function in proto.meta_graphs[0].graph_def.library.function
+             for node in function.node_def if node.op in ("MatMul", "Conv2DBackpropInput")]
+    assert heavy and set(heavy) == {tf.float16.as_datatype_enum}
+
+
+def test_float16_export_records_the_measured_differences(exported):
+    base = exported["base"]
+    info = json.loads((base / "dcgan16" / "1" / "assets.extra" / savedmodel.EXPORT_INFO).read_text())
+    assert info["precision"] == "float16"
+    measured = info["float16_vs_float32"]
+    assert measured["seeds"] == savedmodel.FLOAT16_CHECK_SEEDS == 1000
+    assert measured["max_allowed_uint8_levels"] == savedmodel.FLOAT16_MAX_UINT8_LEVELS
+    assert 1 <= measured["max_diff_uint8_levels"] <= savedmodel.FLOAT16_MAX_UINT8_LEVELS
+    # Seeds [0, 1] and [0, 2] are among the measured ones: the served difference is no larger.
+    outputs, expected = exported["outputs"]["dcgan16"], exported["expected"]["dcgan16"]
+    served = np.abs(outputs["sample/images"][:2] - expected["sample/images"][:2]).max()
+    assert 0 < served <= measured["max_abs_diff_images"] + 1e-6
+    float32_info = json.loads((base / "dcgan" / "1" / "assets.extra" / savedmodel.EXPORT_INFO).read_text())
+    assert float32_info["precision"] == "float32" and "float16_vs_float32" not in float32_info
+
+
+def test_float16_refuses_a_model_that_overflows_and_publishes_nothing(tmp_path):
+    model = overflowing_dcgan()
+    assert np.isfinite(_numpy(model.generator(np.ones((2, LATENT_DIM), np.float32)))).all()
+    with pytest.raises(ExportError, match=r"not finite.*of the 1000 seeds.*--precision float32"):
+        savedmodel.export(model, tmp_path, "overflow", precision="float16")
+    with pytest.raises(ExportError, match="not finite"):
+        savedmodel.write_saved_model(model, tmp_path / "direct", precision="float16")
+    assert list(tmp_path.iterdir()) == []
+    assert savedmodel.export(model, tmp_path, "overflow").is_dir()  # float32 serves it
+
+
+def test_float16_refuses_images_moved_beyond_the_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(savedmodel, "FLOAT16_MAX_UINT8_LEVELS", 0)
+    with pytest.raises(ExportError, match=r"uint8 pixels by up to [1-9]\d* levels.*more than the 0 levels allowed"):
+        savedmodel.export(loud_dcgan(), tmp_path, "loud", precision="float16")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ExportError, match="precision must be one of float32, float16"):
+        savedmodel.export(tiny_dcgan(), tmp_path, "g", precision="bfloat16")
 
 
 def test_max_batch_size_is_enforced_in_the_graph_and_agrees_with_batching(tmp_path):
