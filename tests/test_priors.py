@@ -12,6 +12,7 @@ import keras  # noqa: E402
 
 from zoo import priors
 from zoo.errors import ConfigError
+from zoo.priors import nonparametric
 from zoo.priors.nonparametric import Histogram, count_less_equal
 
 N_SAMPLES = 20000
@@ -196,7 +197,10 @@ def test_moments_against_analytic_values():
     np.testing.assert_allclose(prior.marginal.mean().numpy(), mean, atol=1e-6)
     np.testing.assert_allclose(prior.marginal.variance().numpy(), variance, rtol=1e-5)
     assert abs(x.mean() - mean) < 4 * math.sqrt(variance / x.size)
-    assert abs(x.var() / variance - 1.0) < 0.1
+    # The prior is peaked with thin far tails, so the sample variance is noisy: bound it by its own
+    # standard error, sqrt((m4 - variance^2) / n), m4 the sample's fourth central moment.
+    m4 = np.mean((x - x.mean()) ** 4)
+    assert abs(x.var() - variance) < 5 * math.sqrt((m4 - variance**2) / x.size)
 
 
 def test_gamma_norm_law_and_density():
@@ -251,16 +255,45 @@ def test_histogram_density_cdf_quantile_entropy():
     assert stats.kstest(z.astype(np.float64), lambda t: hist.cdf(t.astype(np.float32)).numpy()).pvalue > 1e-3
 
 
-def test_alias_tables_reproduce_the_probabilities_exactly():
+def test_sampling_table_puts_every_cell_inside_one_bin_with_the_rounded_cdf():
     probs = np.r_[0.0, np.random.default_rng(5).dirichlet(np.full(11, 0.3)), 1e-9]
     probs /= probs.sum()
-    threshold, alias = priors.nonparametric.alias_tables(probs)
-    # Each column is drawn with probability 1/N; it keeps threshold/2^32 of it and passes the rest on.
-    kept = threshold / 2.0**32
-    mass = kept.copy()
-    np.add.at(mass, alias, 1.0 - kept)
-    np.testing.assert_allclose(mass / probs.size, probs, atol=probs.size * 2.0**-32)
-    assert mass[0] == 0.0
+    low, high = -1.5, 2.5
+    hist = Histogram(probs, low=low, high=high)
+    cells = 2**nonparametric.CELL_BITS
+    edges = np.linspace(low, high, probs.size + 1)
+    # Every word, cell by cell at the two extreme positions and the middle: h = -2^15, 0, 2^15 - 1.
+    cell = np.arange(cells, dtype=np.int64)
+    values = [hist.from_words(tf.constant(((h << 16) | cell).astype(np.uint32))).numpy().astype(np.float64)
+              for h in (-(2**15), 0, 2**15 - 1)]
+    first, middle, last = values
+    assert first.min() >= low and last.max() <= high
+    bins = np.searchsorted(edges, middle, side="right") - 1
+    # No cell straddles a bin edge (up to the float32 rounding of the values).
+    ulp = float(np.spacing(np.float32(max(abs(low), abs(high)))))
+    assert np.all(first >= edges[bins] - ulp) and np.all(last <= edges[bins + 1] + ulp)
+    assert np.all(np.diff(middle) > 0)  # cells follow the quantile function
+    # A bin's sampled mass is its cell count / 2^16: within 2^-16 of probs, and the CDF within 2^-17.
+    mass = np.bincount(bins, minlength=probs.size) / cells
+    assert np.abs(mass - probs).max() <= 2.0**-16
+    assert np.abs(np.cumsum(mass) - np.cumsum(probs)).max() <= 2.0**-17 + 1e-15
+    assert mass[0] == 0.0 and mass[-1] == 0.0  # the empty bin and one lighter than 2^-17 are never drawn
+    # Inside a cell the 2^16 positions map linearly onto the cell's slice (1/n_k) of its bin.
+    slope = nonparametric.sampling_table(probs, low, high)[:, 1].astype(np.float64)
+    count = np.bincount(bins, minlength=probs.size)[bins]
+    np.testing.assert_allclose(slope * cells * count / (edges[1] - edges[0]), 1.0, rtol=1e-6)
+
+
+def test_layer_rebuilds_the_sampling_table_from_probs_when_loading():
+    """Files saved with the earlier alias-table sampler hold probs and two int tables: they load."""
+    probs = np.random.default_rng(2).dirichlet(np.ones(32))
+    layer = priors.LatentPrior("nonparametric", 3, {"probs": probs.tolist()})
+    other = priors.LatentPrior("nonparametric", 3, {"probs": np.full(32, 1 / 32).tolist()})
+    other.load_own_variables({"0": probs, "1": np.zeros(32, np.int64), "2": np.zeros(32, np.int32)})
+    np.testing.assert_array_equal(other.sampling_table.numpy(), layer.sampling_table.numpy())
+    np.testing.assert_array_equal(other.sample(5, seed=(1, 2)).numpy(), layer.sample(5, seed=(1, 2)).numpy())
+    with pytest.raises(ConfigError, match="expected 32 bin probabilities"):
+        other.load_own_variables({"0": np.full(8, 1 / 8)})
 
 
 def test_rows_are_vectorised_and_equal_single_draws_bit_for_bit():

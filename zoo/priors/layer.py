@@ -12,11 +12,12 @@ from zoo.errors import ConfigError
 from zoo.priors.distributions import check_latent_dim
 from zoo.priors.midpoint import as_pmf
 from zoo.priors.nonparametric import (
+    CELL_BITS,
     NonParametric,
-    alias_tables,
     check_domain,
     default_domain,
     default_probs,
+    sampling_table,
 )
 from zoo.priors.registry import get, prior_class
 from zoo.priors.seeds import as_row_seeds, fresh_or_seed
@@ -33,8 +34,9 @@ class LatentPrior(keras.layers.Layer):
             for ``"uniform"``. For ``"nonparametric"``, ``{"probs": [...], "low": ..., "high": ...}``
             names another solved prior; without ``probs`` the shipped default is used. Its bin
             probabilities are a non-trainable float64 weight ``probs`` (``[bins]``), so ``.keras``
-            save/load restores them exactly; the sampler's alias tables are two more
-            non-trainable weights kept in step by :meth:`set_probs`.
+            save/load restores them exactly; the sampler's table is one more non-trainable weight
+            (``sampling_table``, float32 ``[2^16, 2]``) kept in step by :meth:`set_probs` and rebuilt
+            from ``probs`` when a saved model loads.
 
     ``call(seeds)`` is :meth:`sample_per_row`: int32 ``[B, 2]`` -> float32 ``[B, latent_dim]``.
     """
@@ -69,30 +71,34 @@ class LatentPrior(keras.layers.Layer):
         self.probs = self.add_weight(
             name="probs", shape=(probs.size,), dtype="float64", initializer="zeros", trainable=False
         )
-        # The sampler's alias tables travel with the probabilities (see zoo.priors.nonparametric).
-        self.alias_threshold = self.add_weight(
-            name="alias_threshold", shape=(probs.size,), dtype="int64", initializer="zeros", trainable=False
-        )
-        self.alias_index = self.add_weight(
-            name="alias_index", shape=(probs.size,), dtype="int32", initializer="zeros", trainable=False
+        # The sampler's table travels with the probabilities (see zoo.priors.nonparametric), so
+        # SavedModels read it as a variable rather than rebuilding it per call.
+        self.sampling_table = self.add_weight(
+            name="sampling_table", shape=(2**CELL_BITS, 2), dtype="float32",
+            initializer="zeros", trainable=False,
         )
         self.set_probs(probs)
 
     def set_probs(self, probs):
         """Replace the non-parametric prior's bin probabilities (same bin count), tables included.
 
-        Use this rather than assigning ``probs`` directly, which would leave the sampler's alias
-        tables describing the old prior.
+        Use this rather than assigning ``probs`` directly, which would leave the sampler's table
+        describing the old prior.
         """
         if self.kind != NonParametric.kind:
             raise ConfigError(f"set_probs applies to the nonparametric prior, not {self.kind!r}")
         probs = as_pmf(probs)
         if probs.shape != tuple(self.probs.shape):
             raise ConfigError(f"expected {self.probs.shape[0]} bin probabilities, got {probs.size}")
-        threshold, alias = alias_tables(probs)
         self.probs.assign(probs)
-        self.alias_threshold.assign(threshold)
-        self.alias_index.assign(alias)
+        self.sampling_table.assign(sampling_table(probs, self._low, self._high))
+
+    def load_own_variables(self, store):
+        if self.kind != NonParametric.kind:
+            return super().load_own_variables(store)
+        # The table is a function of probs: rebuilt rather than read, so that files saved with an
+        # earlier sampler's tables (the alias tables of the exact two-word sampler) load as well.
+        self.set_probs(np.asarray(store["0"]))
 
     def distribution(self):
         """The prior as a TFP distribution with event shape ``[latent_dim]``."""
@@ -103,7 +109,7 @@ class LatentPrior(keras.layers.Layer):
             low=self._low,
             high=self._high,
             latent_dim=self.latent_dim,
-            alias=(tf.convert_to_tensor(self.alias_threshold), tf.convert_to_tensor(self.alias_index)),
+            table=tf.convert_to_tensor(self.sampling_table),
         )
 
     def sample(self, n, seed=None):
