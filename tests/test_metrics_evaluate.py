@@ -217,6 +217,34 @@ def test_zoo_evaluate_command_on_a_keras_file_and_a_run_directory(tiny_dcgan, tm
     assert "valid metrics" in capsys.readouterr().err
 
 
+def test_folder_reference_statistics_come_from_data_dir(tmp_path):
+    from PIL import Image
+
+    from zoo.models import build_model
+
+    model = build_model({"model": "dcgan", "image_size": 8, "channels": 1, "width": 4, "latent_dim": 4})
+    settings = dict(metrics=["digits-fid"], samples=130, midpoint=False, dataset="folder",
+                    data_options={"grayscale": True})
+    fids = {}
+    # Two folders of one grey level each; 130 images: enough for FID, fewer than a reading batch (256).
+    for level in (30, 220):
+        folder = tmp_path / f"grey{level}"
+        folder.mkdir()
+        for i in range(130):
+            Image.new("L", (8, 8), level).save(folder / f"{i:02d}.png")
+        report = evaluate(model, data_dir=folder, **settings)
+        assert report["data_dir"] == str(folder)
+        fids[level] = report["results"]["digits-FID"]["prior"]
+    # Same model and draws: only the reference differs, so the cached statistics are per directory.
+    assert fids[30] != pytest.approx(fids[220], rel=1e-3)
+    with pytest.raises(ConfigError, match="--data-dir DIR"):
+        evaluate(model, **settings)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataUnavailableError, match="no images in"):
+        evaluate(model, data_dir=tmp_path / "empty", **settings)
+    with pytest.raises(ConfigError, match="data_dir must be a directory path"):
+        evaluate(model, data_dir=3, **settings)
+
 def test_vae_defaults_add_reconstruction_and_posterior_kl():
     from zoo.models import build_model
 

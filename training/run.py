@@ -302,8 +302,9 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
 
 def _evaluation_settings(config: dict) -> dict:
     eval_cfg = config["eval"]
-    return {"metrics": eval_cfg["metrics"], "samples": eval_cfg["samples"], "dataset": config["data"]["name"],
-            "data_options": config["data"]["options"]}
+    data_cfg = config["data"]
+    return {"metrics": eval_cfg["metrics"], "samples": eval_cfg["samples"], "dataset": data_cfg["name"],
+            "data_dir": data_cfg["data_dir"], "data_options": data_cfg["options"]}
 
 
 def check_evaluation(model, config: dict) -> None:

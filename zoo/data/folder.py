@@ -29,13 +29,19 @@ def _grayscale(options: dict) -> bool:
     return value
 
 
+# How each entry point takes the folder, for the messages below.
+_PASS_DIR = "data_dir=DIR (`zoo train --set data.data_dir=DIR`, `zoo evaluate --data-dir DIR`)"
+
+
 def image_files(directory) -> list[str]:
     """Sorted paths of the images under ``directory``; a clear error when there are none."""
     if directory is None:
-        raise ConfigError("dataset 'folder' needs data_dir=<directory of .jpg/.jpeg/.png images>.")
+        raise ConfigError(f"dataset 'folder' needs its directory of .jpg/.jpeg/.png images: pass {_PASS_DIR}.")
     root = pathlib.Path(os.fspath(directory)).expanduser()
     if not root.exists():
-        raise DataUnavailableError(f"image folder {str(root)!r} does not exist; pass data_dir=<directory of images>.")
+        raise DataUnavailableError(
+            f"image folder {str(root)!r} does not exist; pass the directory of the images as {_PASS_DIR}."
+        )
     if not root.is_dir():
         raise DataUnavailableError(f"data_dir {str(root)!r} is a file, not a directory of images.")
     files = [p for p in root.rglob("*") if p.is_file()]
@@ -45,7 +51,7 @@ def image_files(directory) -> list[str]:
         found = f"{len(files)} other file(s) ({', '.join(others)})" if files else "no files at all"
         raise DataUnavailableError(
             f"no images in {str(root)!r}: searched it recursively for {', '.join(EXTENSIONS)} "
-            f"(any case) and found {found}."
+            f"(any case) and found {found}. Put the images there, or pass another directory as {_PASS_DIR}."
         )
     return images
 

@@ -1,8 +1,9 @@
 """``zoo evaluate MODEL_OR_RUN``: the papers' metrics for a saved model, as a table and JSON.
 
 MODEL_OR_RUN is a ``.keras`` file, a run directory holding ``model.keras`` (its ``config.json``
-tells the dataset), a preset directory or a shipped preset name (its ``card.json`` tells the
-dataset). ``--dataset`` overrides what those say.
+tells the dataset and its data directory), a preset directory or a shipped preset name (its
+``card.json`` tells the dataset). ``--dataset``, ``--data-dir`` and ``--data-options`` override what
+those say.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def register(subparsers) -> None:
     parser.add_argument("--samples", type=int, default=10_000, help="generated samples per set (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="stateless seed of the prior draws (default 0)")
     parser.add_argument("--dataset", help="zoo.data name the model was trained on (default: from the run/preset)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="the dataset's data: image directory of 'folder', TFDS data_dir of the TFDS sets "
+                        "(default: the run's data.data_dir)")
     parser.add_argument("--data-options", type=json.loads, default=None, metavar="JSON",
                         help='dataset options as JSON, e.g. \'{"official_centres": true}\'')
     midpoint = parser.add_mutually_exclusive_group()
@@ -46,18 +50,19 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _run_settings(directory: pathlib.Path) -> tuple[str | None, dict]:
-    """Dataset name and options recorded next to a model: a run's config.json or a preset's card.json."""
+def _run_settings(directory: pathlib.Path) -> dict:
+    """``evaluate``'s ``dataset``, ``data_dir`` and ``data_options`` recorded next to a model: a run's
+    config.json or a preset's card.json (empty when neither is there)."""
     config_file, card_file = directory / "config.json", directory / "card.json"
     if config_file.is_file():
         config = _read_json_object(config_file)
         section = config.get("data", {})
-        name = section.get("name", config.get("data.name"))
-        return name, section.get("options", config.get("data.options")) or {}
+        recorded = {key: section.get(key, config.get(f"data.{key}")) for key in ("name", "data_dir", "options")}
+        return {"dataset": recorded["name"], "data_dir": recorded["data_dir"], "data_options": recorded["options"]}
     if card_file.is_file():
         evaluation = _read_json_object(card_file).get("evaluation", {})
-        return evaluation.get("dataset"), evaluation.get("data_options") or {}
-    return None, {}
+        return {key: evaluation.get(key) for key in ("dataset", "data_dir", "data_options")}
+    return {}
 
 
 def _read_json_object(path: pathlib.Path) -> dict:
@@ -70,13 +75,14 @@ def _read_json_object(path: pathlib.Path) -> dict:
     if not isinstance(value, dict):
         raise CorruptFileError(
             f"{path} is damaged ({value if isinstance(value, Exception) else 'not a JSON object'}); it tells "
-            "which dataset the model was trained on: fix it, or pass --dataset (and --data-options)."
+            "which dataset the model was trained on: fix it, or pass --dataset (and --data-dir, --data-options)."
         )
     return value
 
 
 def load_target(target: str):
-    """``(model, dataset or None, data_options)`` for a .keras file, run/preset directory or preset name."""
+    """``(model, settings)`` for a .keras file, run/preset directory or preset name; ``settings``: what
+    :func:`_run_settings` found (``dataset``, ``data_dir``, ``data_options``; missing keys: unknown)."""
     from zoo.errors import DataUnavailableError
     from zoo.models import load_file
 
@@ -89,11 +95,11 @@ def load_target(target: str):
             )
         path = path / MODEL_FILE
     if path.is_file():
-        return (load_file(path), *_run_settings(path.parent))
+        return load_file(path), _run_settings(path.parent)
     from zoo import presets
 
     if str(target) in presets.presets():
-        return (presets.load(target), *_run_settings(presets.preset_dir(target)))
+        return presets.load(target), _run_settings(presets.preset_dir(target))
     raise DataUnavailableError(
         f"{target!r} is neither a .keras file, a run directory nor a shipped preset "
         f"(shipped: {', '.join(presets.presets()) or 'none'})."
@@ -145,15 +151,18 @@ def run(args) -> int:
         raise ConfigError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}.")
     if args.json:
         _check_writable(pathlib.Path(args.json))  # before the metrics take minutes
-    model, dataset, data_options = load_target(args.model)
+    model, recorded = load_target(args.model)
+    if args.dataset and args.dataset != recorded.get("dataset"):
+        recorded = {}  # the recorded directory and options belong to the recorded dataset
     extractor_options = {"inception": {"weights": args.inception_weights}} if args.inception_weights else None
     report = evaluate(
         model,
         args.metrics,
         samples=args.samples,
         seed=args.seed,
-        dataset=args.dataset or dataset,
-        data_options=args.data_options if args.data_options is not None else data_options,
+        dataset=args.dataset or recorded.get("dataset"),
+        data_dir=args.data_dir if args.data_dir is not None else recorded.get("data_dir"),
+        data_options=args.data_options if args.data_options is not None else recorded.get("data_options"),
         midpoint=args.midpoint,
         batch_size=args.batch_size,
         extractor_options=extractor_options,

@@ -24,9 +24,10 @@ VAEs add ``reconstruction`` (per-pixel MSE of ``reconstruct`` on held-out images
 ``posterior-kl`` (mean KL(q(z|x) || prior), analytic for a normal prior, else a one-draw Monte-Carlo
 estimate) to their defaults. Sample metrics run on ``samples`` generated samples; with
 ``midpoint=True`` also on as many mid-points (:mod:`zoo.metrics.midpoint`). Reference statistics
-come from the dataset's ``train`` split (at most 50,000 samples; their features are cached per
-process). Generated samples are processed ``batch_size`` at a time: only features (and, for
-points, the points) are kept.
+come from the dataset's ``train`` split (at most 50,000 samples, read from ``data_dir`` for the
+sets that need one, such as ``folder``; their features are cached per process and directory).
+Generated samples are processed ``batch_size`` at a time: only features (and, for points, the
+points) are kept.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import time
 
 import numpy as np
@@ -181,8 +183,8 @@ def _classify_triplets(images, family: str) -> np.ndarray:
     return triplet_labels(np.argmax(logits, axis=1).reshape(-1, 3))
 
 
-def _reference(dataset: str, options_json: str, image_size, split: str, limit: int):
-    """Real samples of a dataset (at most ``limit``), as float32 NumPy."""
+def _reference(dataset: str, data_dir: str | None, options_json: str, image_size, split: str, limit: int):
+    """Real samples of a dataset (at most ``limit``), as float32 NumPy; ``data_dir`` as in ``data.load``."""
     from zoo import data
 
     options = json.loads(options_json)
@@ -192,8 +194,11 @@ def _reference(dataset: str, options_json: str, image_size, split: str, limit: i
     except ConfigError as error:
         if "arrays() covers" not in str(error):  # not an embedded set: stream it through load()
             raise
+    # Loaded one image per batch and regrouped, so a folder smaller than the reading batch still serves
+    # every image (data.load refuses a batch_size larger than the set and drops a partial last batch).
+    images = data.load(dataset, batch_size=1, image_size=image_size, split=split, data_dir=data_dir, **options)
     batches, total = [], 0
-    for batch in data.load(dataset, batch_size=min(256, limit), image_size=image_size, split=split, **options):
+    for batch in images.unbatch().batch(min(256, limit)):
         batches.append(np.asarray(batch))
         total += len(batches[-1])
         if total >= limit:
@@ -202,9 +207,10 @@ def _reference(dataset: str, options_json: str, image_size, split: str, limit: i
 
 
 @functools.lru_cache(maxsize=4)
-def _reference_features(dataset: str, options_json: str, image_size, extractor: str, extractor_json: str):
+def _reference_features(dataset: str, data_dir: str | None, options_json: str, image_size, extractor: str,
+                        extractor_json: str):
     """``(features, logits)`` of the dataset's train split (up to 50,000 samples), cached per process."""
-    reference = _reference(dataset, options_json, image_size, "train", _REFERENCE_LIMIT)
+    reference = _reference(dataset, data_dir, options_json, image_size, "train", _REFERENCE_LIMIT)
     return _extractor(extractor, extractor_json)(reference)
 
 
@@ -285,6 +291,7 @@ class Settings:
     """``evaluate``'s arguments, checked and completed (what :func:`check_settings` returns)."""
 
     dataset: str
+    data_dir: str | None
     data_options: dict
     image_size: int | None
     spec: object
@@ -298,12 +305,13 @@ class Settings:
 
 
 def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str | None = None,
-                   data_options: dict | None = None, midpoint: bool | None = None, batch_size: int = 500,
-                   extractor_options: dict | None = None) -> Settings:
+                   data_dir=None, data_options: dict | None = None, midpoint: bool | None = None,
+                   batch_size: int = 500, extractor_options: dict | None = None) -> Settings:
     """Check :func:`evaluate`'s arguments for ``model`` without generating anything.
 
     Raises the ``ConfigError`` (or ``DataUnavailableError`` for missing feature weights) that
     ``evaluate`` would, so a training run can refuse bad ``eval.*`` settings before it trains.
+    ``data_dir`` is normalised to a string here, not read: ``evaluate`` reads it before it generates.
     """
     from zoo import data
 
@@ -317,6 +325,9 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
                 f"evaluate takes a zoo.models DCGAN or VAE; {type(model).__name__} has no {attribute!r}."
             )
     dataset = dataset or infer_dataset(model)
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise ConfigError(f"data_dir must be a directory path (str or os.PathLike) or None, got {data_dir!r}.")
+    data_dir = None if data_dir is None else os.fspath(data_dir)
     data_options = dict(data_options or {})
     shape = tuple(model.output_shape_)
     image_size = shape[0] if len(shape) == 3 else None
@@ -344,8 +355,8 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
                 "samples (10,000+ for reported numbers)."
             )
 
-    return Settings(dataset, data_options, image_size, spec, kind, family, metrics, midpoint, sample_metrics,
-                    extractors, extractor_json)
+    return Settings(dataset, data_dir, data_options, image_size, spec, kind, family, metrics, midpoint,
+                    sample_metrics, extractors, extractor_json)
 
 
 def evaluate(
@@ -355,6 +366,7 @@ def evaluate(
     samples: int = 10_000,
     seed=0,
     dataset: str | None = None,
+    data_dir=None,
     data_options: dict | None = None,
     midpoint: bool | None = None,
     midpoint_method: str = "linear",
@@ -374,6 +386,10 @@ def evaluate(
       seed: int or int32 pair; fixes the prior draws (and so every number).
       dataset: ``zoo.data`` name the model was trained on; ``None`` infers one-channel images as
         ``digits`` and refuses otherwise. ``data_options``: that dataset's options.
+      data_dir: where that dataset's real images are, as ``zoo.data.load(..., data_dir=)``: the image
+        directory of ``folder`` (required there), the TFDS data directory of the TFDS sets (``None``:
+        TFDS' default); the embedded sets ignore it. Reference statistics and held-out images come
+        from it.
       midpoint: also measure mid-points of prior pairs; ``None``: on for digits and images.
       midpoint_method: ``"linear"`` (the NP paper's ``(z_a + z_b) / 2``) or ``"matched"`` (moved back
         onto the prior, ``zoo.latent.midpoint``; i.i.d. priors). Same draws either way.
@@ -382,17 +398,19 @@ def evaluate(
       progress: show a progress bar (Keras ``Progbar``) over the generated batches.
 
     Returns:
-      ``{"model", "dataset", "data_options", "samples", "seed", "midpoint", "midpoint_method", "metrics",
-      "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
+      ``{"model", "dataset", "data_dir", "data_options", "samples", "seed", "midpoint", "midpoint_method",
+      "metrics", "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
       "seconds", "samples_per_second"}`` (JSON-serialisable).
     """
     from zoo.metrics.midpoint import combine, prior_and_midpoint_latents
     from zoo.priors.seeds import as_seed
 
     start_time = time.perf_counter()
-    plan = check_settings(model, metrics, samples=samples, dataset=dataset, data_options=data_options,
-                          midpoint=midpoint, batch_size=batch_size, extractor_options=extractor_options)
-    dataset, data_options, image_size, spec, kind = plan.dataset, plan.data_options, plan.image_size, plan.spec, plan.kind
+    plan = check_settings(model, metrics, samples=samples, dataset=dataset, data_dir=data_dir,
+                          data_options=data_options, midpoint=midpoint, batch_size=batch_size,
+                          extractor_options=extractor_options)
+    dataset, data_dir, data_options, image_size = plan.dataset, plan.data_dir, plan.data_options, plan.image_size
+    spec, kind = plan.spec, plan.kind
     family = plan.family
     metrics, midpoint, sample_metrics, extractors = plan.metrics, plan.midpoint, plan.sample_metrics, plan.extractors
     extractor_json = plan.extractor_json
@@ -407,7 +425,7 @@ def evaluate(
     real = _Collected()
     for name in extractors:
         real.features[name], real.logits[name] = _reference_features(
-            dataset, options_json, image_size, name, extractor_json[name]
+            dataset, data_dir, options_json, image_size, name, extractor_json[name]
         )
 
     sets = {"prior": None, "midpoint": None}
@@ -435,9 +453,9 @@ def evaluate(
     model_metrics = [m for m in metrics if m in _MODEL_METRICS]
     if model_metrics:
         try:
-            held_out = _reference(dataset, options_json, image_size, "test", int(samples))
+            held_out = _reference(dataset, data_dir, options_json, image_size, "test", int(samples))
         except ConfigError:
-            held_out = _reference(dataset, options_json, image_size, "train", int(samples))
+            held_out = _reference(dataset, data_dir, options_json, image_size, "train", int(samples))
         for name, value in _model_metrics(model, model_metrics, held_out, seed, batch_size).items():
             results[name] = {"value": value}
 
@@ -447,6 +465,7 @@ def evaluate(
         "model": type(model).__name__,
         "prior": getattr(model.prior, "kind", None),
         "dataset": dataset,
+        "data_dir": data_dir,
         "data_options": data_options,
         "samples": int(samples),
         "seed": [int(v) for v in np.asarray(as_seed(seed))],
