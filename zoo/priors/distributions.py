@@ -141,10 +141,9 @@ class LatentDistribution(StatelessSampling, tfd.distribution.AutoCompositeTensor
         """CDF of one coordinate at ``x`` (float64 NumPy, any shape)."""
         raise NotImplementedError
 
-    #: True when ``sample`` equals ``from_words`` of the native words: ``[n, latent_dim]`` uint32 words
-    #: (``words_per_value == 1``) or ``[n, latent_dim, words_per_value]``.
+    #: True when ``sample`` equals ``from_words`` of the native words: one uint32 word per value,
+    #: ``[n, latent_dim]``.
     draws_from_words = False
-    words_per_value = 1
 
     def from_words(self, words):
         raise NotImplementedError(f"{type(self).__name__} is not drawn from uniform words")
@@ -157,11 +156,7 @@ class LatentDistribution(StatelessSampling, tfd.distribution.AutoCompositeTensor
         """
         seeds = as_row_seeds(seeds)
         if self.draws_from_words:
-            per_value = self.words_per_value
-            words = streams.row_words(seeds, self._latent_dim * per_value)
-            if per_value > 1:
-                words = tf.reshape(words, [-1, self._latent_dim, per_value])
-            return self.from_words(words)
+            return self.from_words(streams.row_words(seeds, self._latent_dim))
         return tf.map_fn(
             lambda seed: self.sample(1, seed=seed)[0],
             seeds,
@@ -188,10 +183,6 @@ class IIDPrior(LatentDistribution):
     @property
     def draws_from_words(self):
         return hasattr(self._marginal, "from_words")
-
-    @property
-    def words_per_value(self):
-        return getattr(self._marginal, "words_per_value", 1)
 
     def from_words(self, words):
         return self._marginal.from_words(words)
@@ -245,7 +236,6 @@ class Uniform(IIDPrior):
                 "high": ParameterProperties(default_constraining_bijector_fn=BIJECTOR_NOT_IMPLEMENTED)}
 
     draws_from_words = True
-    words_per_value = 1
 
     def from_words(self, words):
         # tf.random.stateless_uniform's float from a word (its low 23 bits as the mantissa of [1, 2),

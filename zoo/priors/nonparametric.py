@@ -226,9 +226,6 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         index = tf.clip_by_value(tf.floor(scaled), 0.0, self._bins - 1.0)
         return tf.cast(index, tf.int32), tf.clip_by_value(scaled - index, 0.0, 1.0)
 
-    #: 32-bit words per value of :meth:`from_words`.
-    words_per_value = 1
-
     def _sample_n(self, n, seed=None):
         return self.from_words(tf.random.stateless_uniform([n], seed=seed, minval=None, maxval=None, dtype=tf.uint32))
 
