@@ -99,9 +99,8 @@ def sampling_table(probs, low=-2.0, high=2.0) -> np.ndarray:
     probs = as_pmf(probs)
     low, high = check_domain(low, high)
     width = (high - low) / probs.size
-    edges = np.rint(np.concatenate([[0.0], np.cumsum(probs)]) * _CELLS)
+    edges = np.rint(np.concatenate([[0.0], np.cumsum(probs)]) * _CELLS).astype(np.int64)
     edges[-1] = _CELLS  # the sum may round to 1 - 2^-53
-    edges = np.maximum.accumulate(np.clip(edges, 0, _CELLS)).astype(np.int64)
     cells = np.arange(_CELLS)
     bins = np.searchsorted(edges, cells, side="right") - 1  # cells in [R_k, R_{k+1}) belong to bin k
     count = (edges[bins + 1] - edges[bins]).astype(np.float64)
