@@ -282,6 +282,8 @@ def test_sampling_table_puts_every_cell_inside_one_bin_with_the_rounded_cdf():
     slope = nonparametric.sampling_table(probs, low, high)[:, 1].astype(np.float64)
     count = np.bincount(bins, minlength=probs.size)[bins]
     np.testing.assert_allclose(slope * cells * count / (edges[1] - edges[0]), 1.0, rtol=1e-6)
+    with pytest.raises(ConfigError, match="32-bit words"):
+        hist.from_words(tf.constant([1, 2], tf.int64))
 
 
 def test_layer_rebuilds_the_sampling_table_from_probs_when_loading():

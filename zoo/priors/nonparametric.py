@@ -230,7 +230,10 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
 
     def from_words(self, words):
         """Values from uniform 32-bit words (uint32 or int32, any shape): float32 of the same shape."""
-        if words.dtype != tf.int32:
+        words = tf.convert_to_tensor(words)
+        if words.dtype not in (tf.uint32, tf.int32):
+            raise ConfigError(f"from_words takes 32-bit words (uint32 or int32), got {words.dtype.name}")
+        if words.dtype == tf.uint32:
             words = tf.bitcast(words, tf.int32)
         cell = tf.bitwise.bitwise_and(words, _CELLS - 1)
         position = tf.cast(tf.bitwise.right_shift(words, CELL_BITS), tf.float32)  # arithmetic: [-2^15, 2^15)
