@@ -40,7 +40,7 @@ def strips() -> list[tuple[str, np.ndarray]]:
 
     def decode(model, path):
         flat = path.reshape(-1, path.shape[-1])
-        images = np.asarray(model.generator(flat, training=False))[..., 0]
+        images = np.asarray(model.latents_to_images(flat))[..., 0]
         return ((images + 1.0) / 2.0).clip(0.0, 1.0).reshape(*path.shape[:2], *images.shape[1:])
 
     z0, z1 = ends(normal, seeds[0])

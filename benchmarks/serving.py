@@ -4,7 +4,7 @@ Each model is exported with :func:`exports.savedmodel.write_saved_model` and loa
 ``tf.saved_model.load`` (what a server-side runtime runs, without the network). In one process and
 run, each timing the median of repeated calls after a warm-up, outputs materialised as NumPy:
 
-* ``serving_default`` (``z`` -> images) against a plain ``tf.function(generator)`` on the same
+* ``serving_default`` (``z`` -> images) against a plain ``tf.function(model.latents_to_images)`` on the same
   weights (the lower bound; ``generator.predict`` is shown too, a weak baseline that builds a
   tf.data pipeline per call);
 * ``sample`` (per-row seeds, the prior drawn inside the graph) against ``serving_default``;
@@ -106,8 +106,7 @@ def _model(args, image_size, channels, latent_dim):
 
 def measure(model, batches, seconds, with_predict, precision="float32"):
     """Timing rows and response sizes of one model (``precision="float16"`` adds a float16 export's time)."""
-    network = model.generator
-    plain = tf.function(lambda z: network(z, training=False))
+    plain = tf.function(lambda z: model.latents_to_images(z))
     rows = []
     with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryDirectory() as half_directory:
         savedmodel.write_saved_model(model, directory)
@@ -132,7 +131,8 @@ def measure(model, batches, seconds, with_predict, precision="float32"):
                 calls["float16"] = lambda: half(z=z)["images"].numpy()
             times = _interleaved(calls, repeats)
             if with_predict:
-                times["predict"] = _median_seconds(lambda: network.predict(z, batch_size=batch, verbose=0), repeats)
+                times["predict"] = _median_seconds(
+                    lambda: model.image_network().predict(z, batch_size=batch, verbose=0), repeats)
             np.testing.assert_allclose(serve(z=z)["images"].numpy(), plain(z).numpy(), atol=1e-4)
             rows.append((batch, times))
         seeds = tf.constant([[0, i] for i in range(8)], tf.int32)
@@ -160,12 +160,12 @@ def main(argv=None) -> int:
     verdicts = []
     for label, config in configs.items():
         model = _model(args, *config) if config else load_source(args.source)
-        if not hasattr(model, "generator"):
-            raise SystemExit("benchmarks/serving.py times DCGAN generators: pass a DCGAN")
+        if not isinstance(model, models.GenerativeModel) or len(model.element_shape) != 3:
+            raise SystemExit("benchmarks/serving.py times image models: pass a zoo image model (DCGAN, VAE, ...)")
         rows, (full_bytes, png_bytes) = measure(model, batches, args.seconds, args.predict, args.precision)
         half = args.precision == "float16"
-        print(f"\n{label}: {type(model).__name__} {model.output_shape_}, latent {model.latent_dim}, prior "
-              f"{model.prior.kind}, {model.generator.count_params():,} generator parameters")
+        print(f"\n{label}: {type(model).__name__} {model.element_shape}, latent {model.latent_dim}, prior "
+              f"{model.prior.kind}, {model.image_network().count_params():,} generator parameters")
         header = (f"{'batch':>6} {'tf.function ms':>15} {'signature ms':>13} {'sample ms':>10} "
                   f"{'signature vs tf.function':>25} {'sample / signature':>19}"
                   + (f" {'predict ms':>11}" if args.predict else "")

@@ -99,7 +99,7 @@ def _run(args) -> int:
                                    batching=batching, precision=args.precision)
     models = [load_source(source) for source in sources]  # a damaged file is refused before any export
     for source, name, model in zip(sources, names, models):
-        if args.all_presets and len(model.output_shape_) != 3:
+        if args.all_presets and len(model.element_shape) != 3:
             # The 2-D point GANs are mode-coverage experiments; the exporter serves images only.
             print(f"skipped {source}: it makes 2-D points, not images", flush=True)
             continue

@@ -17,6 +17,9 @@ encode (VAE)      ``images`` float32 [N, H, W, C]       ``mean``, ``logvar`` flo
 reconstruct (VAE) ``images`` float32 [N, H, W, C]       ``images``, ``images_uint8``
 ================  ====================================  =====================================================
 
+The first four are every export's; ``decode``, ``encode`` and ``reconstruct`` are the VAE's own
+(a model adds signatures through ``GenerativeModel.serving_signatures``).
+
 ``sample`` draws row ``i`` of ``z`` from the model's prior with the stateless seed ``seed[i]``
 (``LatentPrior.sample_per_row``), so the non-parametric prior lives in the graph and clients never
 handle latents; the same seed gives the same image on every call and every server. ``sample_png``
@@ -73,12 +76,12 @@ DEFAULT_INTERPOLATION_STEPS = 8
 INTERPOLATIONS = ("linear", "matched")  # the interpolate signature's path
 DEFAULT_MAX_BATCH_SIZE = 1024
 EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
-GAN_SIGNATURES = ("serving_default", "sample", "sample_png", "interpolate")
+#: The signatures of every export; a model adds its own (``GenerativeModel.serving_signatures``).
+SAMPLING_SIGNATURES = ("serving_default", "sample", "sample_png", "interpolate")
 PRECISIONS = ("float32", "float16")  # what the generator/decoder computes in; the interface is float32 either way
 #: A float16 export is refused when, on the check's seeds, a uint8 pixel moves by more levels than this.
 FLOAT16_MAX_UINT8_LEVELS = 4
 FLOAT16_CHECK_SEEDS = 1000  # the seeds [0, 0] ... [0, 999] of the sample signature
-VAE_SIGNATURES = GAN_SIGNATURES + ("decode", "encode", "reconstruct")
 
 
 def to_uint8(images):
@@ -88,45 +91,47 @@ def to_uint8(images):
 
 @dataclass(frozen=True)
 class _Servable:
-    """What the signatures need from a zoo model, checked once."""
+    """What the signatures need from a zoo model, checked once; also the toolkit a model's own
+    signatures use (``GenerativeModel.serving_signatures``)."""
 
-    kind: str  # "gan" or "vae"
-    model: keras.Model
+    model: keras.Model  # a zoo.models.GenerativeModel
     latent_dim: int
     image_shape: tuple[int, int, int]
-    network: keras.Model  # the generator or decoder the signatures run: the model's, or its float16 clone
+    max_batch_size: int
+    network: keras.Model | None = None  # float16: the clone of the model's image network the signatures run
     precision: str = "float32"
 
-    def images(self, z):
+    def latents_to_images(self, z):
         """float32 latents ``[N, D]`` -> float32 images ``[N, H, W, C]`` in [-1, 1], computed in ``precision``."""
-        out = self.network(tf.cast(z, self.precision), training=False)
-        if self.kind == "vae":
-            return self.model._to_images(out)
-        return tf.cast(out, tf.float32)
+        if self.network is None:
+            return self.model.latents_to_images(z)
+        return self.model.outputs_to_images(self.network(tf.cast(z, self.precision), training=False))
 
-    def encode(self, images):
-        mean, logvar, _ = self.model.encoder(images, training=False)
-        return tf.cast(mean, tf.float32), tf.cast(logvar, tf.float32)
+    def check_latents(self, z, name):
+        """``z`` once it is ``[N, latent_dim]``, at most ``max_batch_size`` rows and finite (else InvalidArgument)."""
+        return _latent(z, self.latent_dim, name, self.max_batch_size)
+
+    def check_images(self, images):
+        """``images`` once they are ``[N, H, W, C]``, at most ``max_batch_size`` rows and finite."""
+        return _image_batch(images, self.image_shape, self.max_batch_size)
+
+    @staticmethod
+    def pixels(images):
+        """``{"images": images, "images_uint8": to_uint8(images)}``."""
+        return _pixels(images)
 
 
-def _servable(model, precision: str = "float32") -> _Servable:
-    """Check that ``model`` is a zoo DCGAN/VAE making images and return what the exporter uses."""
+def _servable(model, precision: str = "float32", max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> _Servable:
+    """Check that ``model`` is a zoo model making images and return what the exporter uses."""
+    from zoo.models import GenerativeModel
+
     name = type(model).__name__
-    if not isinstance(model, keras.Model):
-        raise ExportError(f"only zoo models (DCGAN, VAE) export; got a {name}")
-    if hasattr(model, "generator"):
-        kind = "gan"
-    elif hasattr(model, "decoder") and hasattr(model, "encoder"):
-        kind = "vae"
-    else:
+    if not isinstance(model, GenerativeModel):
         raise ExportError(
-            f"{name} is not a zoo DCGAN or VAE (it has neither a generator nor an encoder/decoder); "
+            f"only zoo models (zoo.models.GenerativeModel: DCGAN, VAE, ...) export; got a {name}; "
             "export a model built with zoo.models"
         )
-    prior = getattr(model, "prior", None)
-    if prior is None or not hasattr(prior, "sample_per_row"):
-        raise ExportError(f"{name} has no zoo.priors.LatentPrior as .prior, so the sample signature cannot draw latents")
-    shape = tuple(getattr(model, "output_shape_", ()))
+    shape = tuple(model.element_shape)
     if len(shape) != 3:
         raise ExportError(
             f"{name} makes samples of shape {shape}, not images [H, W, C]; only image models export "
@@ -134,10 +139,8 @@ def _servable(model, precision: str = "float32") -> _Servable:
         )
     if shape[-1] not in (1, 3, 4):
         raise ExportError(f"{name} makes images with {shape[-1]} channels; exported images need 1, 3 or 4")
-    network = model.generator if kind == "gan" else model.decoder
-    if precision == "float16":
-        network = _float16_clone(network)
-    return _Servable(kind, model, int(model.latent_dim), tuple(int(d) for d in shape), network, precision)
+    network = _float16_clone(model.image_network()) if precision == "float16" else None
+    return _Servable(model, int(model.latent_dim), tuple(int(d) for d in shape), max_batch_size, network, precision)
 
 
 def _float16_clone(network: keras.Model) -> keras.Model:
@@ -174,12 +177,12 @@ def _float16_differences(model, half: _Servable) -> dict:
     images in [-1, 1]) and ``max_diff_uint8_levels``; raises :class:`ExportError` when an image is
     not finite or a uint8 pixel moves by more than :data:`FLOAT16_MAX_UINT8_LEVELS`.
     """
-    reference = _servable(model)
+    reference = _servable(model, max_batch_size=half.max_batch_size)
     seeds = np.stack([np.zeros(FLOAT16_CHECK_SEEDS), np.arange(FLOAT16_CHECK_SEEDS)], axis=1).astype(np.int32)
     float_diff, level_diff, non_finite = 0.0, 0, 0
     for start in range(0, FLOAT16_CHECK_SEEDS, 200):  # chunks bound the memory of large generators
         z = tf.cast(model.prior.sample_per_row(seeds[start:start + 200]), tf.float32)
-        want, got = reference.images(z).numpy(), half.images(z).numpy()
+        want, got = reference.latents_to_images(z).numpy(), half.latents_to_images(z).numpy()
         finite = np.isfinite(got).reshape(len(got), -1).all(axis=1)
         non_finite += int((~finite).sum())
         want, got = want[finite], got[finite]
@@ -203,9 +206,14 @@ def _float16_differences(model, half: _Servable) -> dict:
             "max_allowed_uint8_levels": FLOAT16_MAX_UINT8_LEVELS}
 
 
-def _prepared(model, precision: str) -> tuple[_Servable, dict | None]:
-    """The servable for ``precision`` and, for float16, its measured differences (refusing a model that degrades)."""
-    servable = _servable(model, precision)
+def _prepared(model, precision: str, max_batch_size: int, warmup_batch_sizes) -> tuple[_Servable, dict | None]:
+    """The servable for ``precision`` and, for float16, its measured differences (refusing a model that
+    degrades, or one whose signatures would need more warm-up requests than the server reads)."""
+    servable = _servable(model, precision, max_batch_size)
+    signatures = len(SAMPLING_SIGNATURES) + len(model.serving_signatures(servable))
+    if len(tuple(warmup_batch_sizes)) * signatures > warmup.MAX_RECORDS:
+        raise ExportError(f"{len(tuple(warmup_batch_sizes))} warm-up batch sizes for {signatures} signatures make "
+                          f"too many warm-up requests (the server reads {warmup.MAX_RECORDS})")
     return servable, (_float16_differences(model, servable) if precision == "float16" else None)
 
 
@@ -262,21 +270,22 @@ def _png(images_uint8):
     return tf.map_fn(tf.io.encode_png, images_uint8, fn_output_signature=tf.TensorSpec([], tf.string))
 
 
-def _endpoints(servable: _Servable, steps: int, interpolation: str, max_batch_size: int) -> dict:
-    """name -> (function, input signature). The functions take keyword tensors and return dicts."""
-    d, image_shape, limit = servable.latent_dim, servable.image_shape, max_batch_size
+def _endpoints(servable: _Servable, steps: int, interpolation: str) -> dict:
+    """name -> (function, input signature): the sampling signatures, then the model's own
+    (``serving_signatures``). The functions take keyword tensors and return dicts."""
+    d, image_shape, limit = servable.latent_dim, servable.image_shape, servable.max_batch_size
     prior = servable.model.prior
     z_spec = tf.TensorSpec([None, d], tf.float32, name="z")
     weights = _path_weights(steps)
     matched = _matched_path(servable, steps) if interpolation == "matched" else None
 
     def serving_default(z):
-        return _pixels(servable.images(_latent(z, d, "z", limit)))
+        return _pixels(servable.latents_to_images(servable.check_latents(z, "z")))
 
     def _sampled(seed):
         seed = _rows(tf.ensure_shape(seed, [None, 2], name="check_seed_shape"), "seed", limit)
         z = tf.cast(prior.sample_per_row(seed), tf.float32)
-        return servable.images(z), z
+        return servable.latents_to_images(z), z
 
     def sample(seed):
         images, z = _sampled(seed)
@@ -287,12 +296,12 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str, max_batch_si
         return {"png_bytes": _png(to_uint8(images)), "z": z}
 
     def interpolate(z0, z1):
-        z0, z1 = _latent(z0, d, "z0", limit), _latent(z1, d, "z1", limit)
+        z0, z1 = servable.check_latents(z0, "z0"), servable.check_latents(z1, "z1")
         path = weights[..., :1] * z0[:, None, :] + weights[..., 1:] * z1[:, None, :]  # [N, steps, D]
         if matched is not None:
             path = matched.apply_tf(path)
         flat = tf.reshape(path, [-1, d])
-        images = tf.reshape(servable.images(flat), [-1, steps, *image_shape])
+        images = tf.reshape(servable.latents_to_images(flat), [-1, steps, *image_shape])
         return {**_pixels(images), "z": path}
 
     endpoints = {
@@ -304,23 +313,12 @@ def _endpoints(servable: _Servable, steps: int, interpolation: str, max_batch_si
             [tf.TensorSpec([None, d], tf.float32, name="z0"), tf.TensorSpec([None, d], tf.float32, name="z1")],
         ),
     }
-    if servable.kind == "vae":
-        image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
-
-        def encode(images):
-            mean, logvar = servable.encode(_image_batch(images, image_shape, limit))
-            return {"mean": mean, "logvar": logvar}
-
-        def reconstruct(images):
-            mean, _ = servable.encode(_image_batch(images, image_shape, limit))
-            return _pixels(servable.images(mean))
-
-        endpoints.update(
-            decode=(serving_default, [z_spec]),
-            encode=(encode, [image_spec]),
-            reconstruct=(reconstruct, [image_spec]),
-        )
-    return endpoints
+    own = servable.model.serving_signatures(servable)
+    clash = sorted(set(own) & set(endpoints))
+    if clash:
+        raise ExportError(f"{type(servable.model).__name__}.serving_signatures redefines {', '.join(clash)}; "
+                          "a model adds signatures, it does not replace the sampling ones")
+    return {**endpoints, **own}
 
 
 def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linear",
@@ -338,7 +336,7 @@ def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linea
         raise ExportError(f"warm-up batch sizes must be positive integers, got {warmup_batch_sizes!r}")
     if max(sizes) > max_batch_size:
         raise ExportError(f"warm-up batch size {max(sizes)} exceeds the max batch size {max_batch_size}")
-    if len(sizes) * len(VAE_SIGNATURES) > warmup.MAX_RECORDS:
+    if len(sizes) * len(SAMPLING_SIGNATURES) > warmup.MAX_RECORDS:
         raise ExportError(f"{len(sizes)} warm-up batch sizes make too many warm-up requests (the server reads {warmup.MAX_RECORDS})")
 
 
@@ -366,7 +364,7 @@ def write_saved_model(
     records the differences. Raises :class:`ExportError` for a model that cannot be served.
     """
     _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size, precision)
-    servable, differences = _prepared(model, precision)
+    servable, differences = _prepared(model, precision, max_batch_size, warmup_batch_sizes)
     return _write(servable, differences, directory, model_name=model_name, interpolation_steps=interpolation_steps,
                   interpolation=interpolation, warmup_batch_sizes=warmup_batch_sizes, max_batch_size=max_batch_size)
 
@@ -384,7 +382,7 @@ def _write(servable: _Servable, differences: dict | None, directory, *, model_na
     functions = {}
     # serving_default is registered by name (ExportArchive would otherwise alias the first
     # endpoint): TF Serving calls it when a request names no signature.
-    for name, (fn, spec) in _endpoints(servable, interpolation_steps, interpolation, max_batch_size).items():
+    for name, (fn, spec) in _endpoints(servable, interpolation_steps, interpolation).items():
         functions[name] = archive.add_endpoint(name, fn, input_signature=spec)
     archive.write_out(str(directory), verbose=False)
 
@@ -466,7 +464,7 @@ def export(
     check_arguments(base, name, version=version, interpolation_steps=interpolation_steps,
                     warmup_batch_sizes=warmup_batch_sizes, serving_root=serving_root, interpolation=interpolation,
                     max_batch_size=max_batch_size, batching=batching, precision=precision)
-    servable, differences = _prepared(model, precision)
+    servable, differences = _prepared(model, precision, max_batch_size, warmup_batch_sizes)
     if interpolation == "matched":
         _matched_path(servable, interpolation_steps)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)

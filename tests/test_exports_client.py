@@ -126,7 +126,7 @@ def rest_server(export):
 
 def test_signatures_are_read_from_the_metadata(rest_server):
     signatures = client.RestClient(rest_server, MODEL).signatures()
-    assert sorted(signatures) == sorted(savedmodel.GAN_SIGNATURES)
+    assert sorted(signatures) == sorted(savedmodel.SAMPLING_SIGNATURES)
     sample = signatures["sample"]
     assert sample.inputs == {"seed": client.TensorInfo(np.dtype(np.int32), (None, 2))}
     assert sample.outputs["images_uint8"] == client.TensorInfo(np.dtype(np.uint8), (None, 8, 8, 3))
@@ -304,7 +304,7 @@ def test_grpc_predict_request_matches_the_signature(export, grpc_server):
 
 def test_grpc_predict_metadata_and_status(export, grpc_server):
     grpc_client = client.GrpcClient(grpc_server["target"], MODEL)
-    assert sorted(grpc_client.signatures()) == sorted(savedmodel.GAN_SIGNATURES)
+    assert sorted(grpc_client.signatures()) == sorted(savedmodel.SAMPLING_SIGNATURES)
     seeds = np.array([[3, 1], [3, 2]], np.int32)
     got = grpc_client.sample(seeds)
     want = _run(export["loaded"], "sample", {"seed": seeds})

@@ -29,6 +29,7 @@ LATENT_DIM = 4
 STEPS = 5
 SEEDS = np.array([[0, 1], [0, 2], [7, 3]], np.int32)
 INTERPOLATION = {"dcgan": "matched", "vae": "linear"}
+VAE_SIGNATURES = savedmodel.SAMPLING_SIGNATURES + ("decode", "encode", "reconstruct")  # VAE.serving_signatures
 
 
 def tiny_dcgan():
@@ -84,10 +85,10 @@ def _references(model):
         "sample_png/z": sampled,
         "sample/images": network(sampled),
         "interpolate/z": path,
-        "interpolate/images": network(path.reshape(-1, LATENT_DIM)).reshape(2, STEPS, *model.output_shape_),
+        "interpolate/images": network(path.reshape(-1, LATENT_DIM)).reshape(2, STEPS, *model.element_shape),
     }
     if kind == "vae":
-        images = rng.uniform(-1, 1, (2, *model.output_shape_)).astype(np.float32)
+        images = rng.uniform(-1, 1, (2, *model.element_shape)).astype(np.float32)
         mean, logvar = model.encode(images)
         inputs.update({"decode/z": z, "encode/images": images, "reconstruct/images": images})
         expected.update({
@@ -232,8 +233,8 @@ def test_fresh_process_never_imports_zoo_or_tfp(exported):
 
 def test_every_documented_signature_is_exported(exported):
     signatures = exported["report"]["signatures"]
-    assert signatures["dcgan"] == signatures["dcgan16"] == sorted(savedmodel.GAN_SIGNATURES)
-    assert signatures["vae"] == sorted(savedmodel.VAE_SIGNATURES)
+    assert signatures["dcgan"] == signatures["dcgan16"] == sorted(savedmodel.SAMPLING_SIGNATURES)
+    assert signatures["vae"] == sorted(VAE_SIGNATURES)
 
 
 @pytest.mark.parametrize("name", ["dcgan", "vae"])
@@ -297,8 +298,8 @@ def test_good_request_through_the_session_path_is_accepted(exported):
 
 
 def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
-    for name, signatures in (("dcgan", savedmodel.GAN_SIGNATURES), ("vae", savedmodel.VAE_SIGNATURES),
-                             ("dcgan16", savedmodel.GAN_SIGNATURES)):
+    for name, signatures in (("dcgan", savedmodel.SAMPLING_SIGNATURES), ("vae", VAE_SIGNATURES),
+                             ("dcgan16", savedmodel.SAMPLING_SIGNATURES)):
         records = exported["report"]["warmup"][name]
         assert len(records) == 2 * len(signatures)  # warm-up batch sizes 1 and 3
         assert sorted({r["signature"] for r in records}) == sorted(signatures)
@@ -321,7 +322,7 @@ def test_saved_model_cli_lists_and_runs_the_signatures(exported, tmp_path):
     shown = subprocess.run(["saved_model_cli", "show", "--dir", directory, "--all"],
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr[-2000:]
-    for signature in savedmodel.VAE_SIGNATURES:
+    for signature in VAE_SIGNATURES:
         assert f"signature_def['{signature}']" in shown.stdout
     for line in ("inputs['z'] tensor_info", "inputs['seed'] tensor_info", "inputs['z0'] tensor_info",
                  "outputs['images_uint8'] tensor_info", "outputs['mean'] tensor_info"):
@@ -465,7 +466,7 @@ def test_refuses_models_it_cannot_serve(tmp_path):
     with pytest.raises(ExportError, match="not images"):
         savedmodel.export(synthetic, tmp_path, "points")
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    with pytest.raises(ExportError, match="not a zoo DCGAN or VAE"):
+    with pytest.raises(ExportError, match="only zoo models"):
         savedmodel.export(plain, tmp_path, "plain")
     with pytest.raises(ExportError, match="interpolation steps"):
         savedmodel.export(tiny_dcgan(), tmp_path, "g", interpolation_steps=1)

@@ -9,25 +9,27 @@ from zoo import data
 from zoo.errors import ConfigError, DataUnavailableError
 from zoo.metrics import evaluate, format_table
 from zoo.metrics.midpoint import prior_and_midpoint_latents, ratio
+from zoo.models import GenerativeModel
 
 
-class ReplayModel:
+class ReplayModel(GenerativeModel):
     """A stand-in generator that maps each latent to one fixed sample: what a model that learned
     the data exactly would produce. Row i of z picks sample floor((z_0 + 1) / 2 * N)."""
 
     def __init__(self, samples, latent_dim=4):
         from zoo.priors import LatentPrior
 
+        super().__init__()
         self.samples = np.asarray(samples, np.float32)
         self.prior = LatentPrior("uniform", latent_dim=latent_dim)
         self.latent_dim = latent_dim
-        self.output_shape_ = self.samples.shape[1:]
+        self.element_shape = self.samples.shape[1:]
 
     def index(self, z):
         index = np.floor((np.asarray(z)[:, 0] + 1.0) / 2.0 * len(self.samples)).astype(int)
         return np.clip(index, 0, len(self.samples) - 1)
 
-    def generator(self, z, training=False):
+    def latents_to_images(self, z, training=False):
         return self.samples[self.index(z)]
 
 

@@ -151,7 +151,7 @@ def test_synthetic_gan_options_and_generate():
          "generator_steps": 2, "diversity_weight": "paper"}
     )
     assert model.diversity_weight == models.GDPP_GAN_WEIGHT and model.generator_steps == 2
-    assert model.prior.kind == "normal" and model.latent_dim == 8 and model.output_shape_ == (2,)
+    assert model.prior.kind == "normal" and model.latent_dim == 8 and model.element_shape == (2,)
     points = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
     history = model.fit(_dataset(points, 32), epochs=2, verbose=0).history
     assert np.all(np.isfinite(history["g_loss"]))
@@ -399,7 +399,7 @@ def test_get_config_from_config_round_trip():
     assert (clone.prior.kind, clone.diversity_weight, clone.label_smoothing, clone.generator_steps) == (
         "nonparametric", 1.0, 0.1, 2
     )
-    assert clone.output_shape_ == gan.output_shape_ and clone.latent_dim == gan.latent_dim
+    assert clone.element_shape == gan.element_shape and clone.latent_dim == gan.latent_dim
     vae = _vae(100.0, reconstruction="gaussian", prior="cauchy", kl_weight=0.5)
     clone = models.VAE.from_config(vae.get_config())
     assert (clone.prior.kind, clone.reconstruction, clone.kl_weight) == ("cauchy", "gaussian", 0.5)

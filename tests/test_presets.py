@@ -72,7 +72,7 @@ def test_load_checks_the_expected_model_class():
     from zoo.models import DCGAN, VAE
 
     assert isinstance(presets.load("digits_vae", expected_class=VAE), VAE)
-    assert presets.load("ring_gan", expected_class=DCGAN).output_shape_ == (2,)
+    assert presets.load("ring_gan", expected_class=DCGAN).element_shape == (2,)
     with pytest.raises(ConfigError, match="holds a DCGAN, not a VAE"):
         presets.load(IMAGE_PRESET, expected_class=VAE)
 
@@ -136,6 +136,20 @@ def test_every_shipped_preset_loads_with_todays_model_classes(name):
     assert type(presets.load(name)).__name__ == presets.card(name)["model"]
 
 
+FINGERPRINTS = json.loads((pathlib.Path(__file__).parent / "data" / "preset_generate_fingerprints.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(FINGERPRINTS["presets"]))
+def test_presets_generate_what_they_generated_before_the_model_contract(name):
+    """``generate(16, seed=(0, 1))`` of shipped presets (GANs, a VAE, the GDPP-code reproduction), as
+    recorded before issue 31 moved sampling into the model contract: per-image sums and sampled pixels."""
+    reference = FINGERPRINTS["presets"][name]
+    images = presets.load(name).generate(FINGERPRINTS["n"], seed=tuple(FINGERPRINTS["seed"]))
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    np.testing.assert_allclose(flat[:, reference["pixel_index"]], reference["pixels"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(flat.sum(axis=1), reference["sums"], rtol=1e-6, atol=1e-4)
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_card_metrics_are_re_measured_from_the_shipped_weights(name):
     from training.presets import flat_results, measure
@@ -178,7 +192,7 @@ def test_export_a_preset_by_name(tmp_path, capsys):
 def test_export_all_presets_into_one_repository(tmp_path, capsys):
     base = tmp_path / "repo"
     assert zoo_main(["export", "--all-presets", "--base", str(base)]) == 0
-    images = {name for name in SHIPPED if len(presets.load(name).output_shape_) == 3}
+    images = {name for name in SHIPPED if len(presets.load(name).element_shape) == 3}
     config = (base / "models.config").read_text()
     assert images and all(f'name: "{name}"' in config for name in images)
     assert "skipped ring_gan" in capsys.readouterr().out

@@ -6,9 +6,9 @@ images through a :class:`SummaryWriter`), :class:`NonFiniteStop` (stop at the fi
 and :class:`ApplyEMA` (end training with the generator's exponential moving average). The run
 directory's own :class:`Checkpoint` and :class:`LogScalars` are what ``zoo train`` adds.
 
-All of them work on the models of :mod:`zoo.models` through their contract: ``prior`` (a
-``LatentPrior`` with ``sample(n, seed)``), ``generator`` (GAN) or ``decoder`` (VAE), and
-``output_shape_``. Images are float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
+All of them work on any ``zoo.models.GenerativeModel`` through its contract: ``prior`` (a
+``LatentPrior`` with ``sample(n, seed)``), ``latents_to_images`` and ``optimizer_slots``. Images are
+float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from zoo._tf import tf
 import keras
 
 from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError, ZooError
+from zoo.models import GenerativeModel
 
 from training import rundir as rundir_lib
 
@@ -48,18 +49,11 @@ class EmptyEpochError(DataUnavailableError):
 # --------------------------------------------------------------------------- checkpoints
 
 
-def optimizer_targets(model) -> list[tuple[keras.optimizers.Optimizer, list]]:
-    """``(optimizer, variables it updates)`` for each optimizer of a zoo model.
-
-    GANs have ``d_optimizer`` for the discriminator and ``g_optimizer`` for the generator; a VAE has
-    the single ``optimizer`` over all trainable weights.
-    """
-    if getattr(model, "g_optimizer", None) is not None:
-        return [
-            (model.d_optimizer, model.discriminator.trainable_variables),
-            (model.g_optimizer, model.generator.trainable_variables),
-        ]
-    return [(model.optimizer, model.trainable_variables)]
+def generator_optimizer(model) -> tuple[keras.optimizers.Optimizer, list]:
+    """``(optimizer, variables)`` of a compiled zoo model's sample-making optimizer (its
+    ``optimizer_slots()`` entry of role ``"generator"``): what ``train.ema`` averages."""
+    slot = [slot for slot in model.optimizer_slots() if slot.role == "generator"][-1]
+    return getattr(model, slot.argument), slot.variables
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -102,7 +96,9 @@ class Checkpoint(keras.callbacks.Callback):
         except (TypeError, KeyError, ValueError) as error:
             raise CorruptFileError(f"{state_path} is damaged (no valid {error}). {remedy}") from None
         # Optimizer slots are created lazily; they must exist for load_weights to fill them.
-        for optimizer, variables in optimizer_targets(model):
+        targets = (model.optimizer_targets() if isinstance(model, GenerativeModel)
+                   else [(model.optimizer, model.trainable_variables)])  # any Keras model checkpoints
+        for optimizer, variables in targets:
             if not optimizer.built:
                 optimizer.build(variables)
         try:
@@ -228,9 +224,8 @@ class LogScalars(keras.callbacks.Callback):
 
 
 def synthesise(model, z) -> np.ndarray:
-    """Decode latents ``z [N, latent_dim]`` with the model's generator (GAN) or decoder (VAE)."""
-    network = model.generator if hasattr(model, "generator") else model.decoder
-    return np.asarray(keras.ops.convert_to_numpy(network(z, training=False)), dtype=np.float32)
+    """The model's images (or points) of latents ``z [N, latent_dim]``, as ``generate`` makes them."""
+    return np.asarray(keras.ops.convert_to_numpy(model.latents_to_images(z)), dtype=np.float32)
 
 
 def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
@@ -350,8 +345,8 @@ class ApplyEMA(keras.callbacks.Callback):
 
     The averages themselves are kept by the generator's optimizer (``use_ema=True``), so they live
     in the checkpoints with the rest of the optimizer state and survive a resume. Without
-    arguments it takes the model's generator optimizer (a GAN's ``g_optimizer``, a VAE's
-    ``optimizer``) and the variables that optimizer updates; compile with e.g.
+    arguments it takes the model's sample-making optimizer (:func:`generator_optimizer`: a GAN's
+    ``g_optimizer``, a VAE's ``optimizer``) and the variables that optimizer updates; compile with e.g.
     ``g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, use_ema=True)``.
     """
 
@@ -362,7 +357,7 @@ class ApplyEMA(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.optimizer is None:
-            self.optimizer, self.variables = optimizer_targets(self.model)[-1]
+            self.optimizer, self.variables = generator_optimizer(self.model)
         if not getattr(self.optimizer, "use_ema", False):
             raise ConfigError(
                 f"ApplyEMA needs an optimizer that keeps averages; compile the model with "

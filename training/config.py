@@ -7,7 +7,8 @@ overrides (dotted keys, JSON values) and checks every value against :data:`SCHEM
 wrong type fails before anything is loaded or written. The ``model`` section is handed to
 ``zoo.models.build_model`` unchanged, which validates it further.
 
-Only the standard library is imported here: ``zoo train --list`` and config errors stay instant.
+Only the standard library and :mod:`zoo.registry` (whose lists of model kinds and priors the
+schema reads) are imported here: ``zoo train --list`` and config errors stay instant.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import pathlib
 from collections.abc import Iterable, Mapping
 
+from zoo import registry
 from zoo.errors import ConfigError
 
 RECIPE_DIR = pathlib.Path(__file__).resolve().parent / "recipes"
@@ -31,20 +33,30 @@ _NUMBER = (int, float)
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-    """One configuration key: accepted JSON types, whether null is allowed, and a value check."""
+    """One configuration key: accepted JSON types, whether null is allowed, and a value check.
+
+    ``choices``: the accepted values, or a :class:`zoo.registry.Registry` whose names are read at
+    every check (so a model kind or prior registered at run time is accepted).
+    """
 
     types: tuple[type, ...]
     nullable: bool = False
-    choices: tuple | None = None
+    choices: tuple | registry.Registry | None = None
     minimum: float | None = None
     exclusive_minimum: float | None = None
     maximum: float | None = None
     help: str = ""
 
+    def allowed(self) -> tuple | None:
+        """The accepted values now (``None``: any of the types)."""
+        if isinstance(self.choices, registry.Registry):
+            return tuple(self.choices.names())
+        return self.choices
+
     def describe(self) -> str:
         names = "/".join("number" if t is float else t.__name__ for t in self.types)
-        if self.choices:
-            names = " | ".join(map(str, self.choices))
+        if self.allowed():
+            names = " | ".join(map(str, self.allowed()))
         return names + (" or null" if self.nullable else "")
 
     def check(self, key: str, value):
@@ -62,10 +74,11 @@ class Field:
             )
         if float in self.types and int not in self.types and isinstance(value, int):
             value = float(value)
-        if self.choices is not None and value not in self.choices:
-            hint = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=2, cutoff=0.5)
+        choices = self.allowed()
+        if choices is not None and value not in choices:
+            hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=2, cutoff=0.5)
             raise ConfigError(
-                f"{key} must be one of {', '.join(map(str, self.choices))}; got {value!r}."
+                f"{key} must be one of {', '.join(map(str, choices))}; got {value!r}."
                 + (f" Did you mean {' or '.join(map(repr, hint))}?" if hint else "")
             )
         if isinstance(value, _NUMBER):
@@ -89,9 +102,9 @@ SCHEMA: dict[str, Field] = {
     "data.image_size": Field((int,), nullable=True, minimum=8),
     "data.data_dir": Field((str,), nullable=True, help="Directory holding the dataset (image folders, TFDS data)."),
     "data.options": Field((dict,), help="Extra dataset options passed to zoo.data.load."),
-    "model.kind": Field((str,), choices=("dcgan", "synthetic_gan", "vae")),
+    "model.kind": Field((str,), choices=registry.MODELS, help="A registered model kind (zoo.models.register_model_kind adds one)."),
     "model.latent_dim": Field((int,), minimum=1),
-    "model.prior": Field((str,), choices=("uniform", "normal", "gamma", "cauchy", "nonparametric")),
+    "model.prior": Field((str,), choices=registry.PRIORS, help="A registered prior (zoo.priors.register_prior adds one)."),
     "model.prior_params": Field((dict,), help="Parameters of the prior (zoo.priors.get)."),
     "model.diversity_weight": Field((float,), minimum=0.0),
     "model.options": Field(
@@ -295,8 +308,6 @@ def validate(config: Mapping) -> dict:
     metrics = checked["eval.metrics"]
     if metrics is not None and not all(isinstance(m, str) for m in metrics):
         raise ConfigError(f"eval.metrics must be a list of metric names, got {json.dumps(metrics)}.")
-    if checked["model.kind"] == "vae" and checked["optimizer.d_learning_rate"] is not None:
-        raise ConfigError("optimizer.d_learning_rate applies to GANs only; a VAE has one optimizer. Set it to null.")
     resolved = unflatten(checked)
     if recipe is not None:
         resolved["recipe"] = recipe

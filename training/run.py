@@ -34,9 +34,15 @@ def worker_out(out: pathlib.Path, placement) -> pathlib.Path:
     return out if placement.is_chief else out.with_name(f"{out.name}-worker{placement.worker_index}")
 
 
-def _optimizers(config: dict, total_steps: int):
-    """``(generator_or_only, discriminator_or_None)`` Adam optimizers of the recipe."""
+def _compile(model, config: dict, total_steps: int, jit: bool) -> None:
+    """Compile ``model`` with the recipe's Adam optimizers, one per ``model.optimizer_slots()``.
+
+    The ``"generator"`` role gets ``optimizer.learning_rate`` (and ``train.ema``), a
+    ``"discriminator"`` ``optimizer.d_learning_rate`` (default: the same rate).
+    """
     import keras
+
+    from zoo.errors import ConfigError
 
     opt = config["optimizer"]
 
@@ -48,12 +54,20 @@ def _optimizers(config: dict, total_steps: int):
         kwargs = {"use_ema": True, "ema_momentum": ema} if ema is not None else {}
         return keras.optimizers.Adam(rate, beta_1=opt["beta_1"], beta_2=opt["beta_2"], epsilon=opt["epsilon"], **kwargs)
 
-    ema = config["train"]["ema"]
-    if config["model"]["kind"] == "vae":
-        return adam(opt["learning_rate"], total_steps, ema), None
-    generator_steps = config["model"]["options"].get("generator_steps", 1)
-    generator = adam(opt["learning_rate"], total_steps * generator_steps, ema)
-    return generator, adam(opt["d_learning_rate"] or opt["learning_rate"], total_steps)
+    slots = model.optimizer_slots()
+    if opt["d_learning_rate"] is not None and not any(slot.role == "discriminator" for slot in slots):
+        raise ConfigError(
+            f"optimizer.d_learning_rate applies to models with a discriminator; model.kind "
+            f"{config['model']['kind']!r} has one optimizer. Set it to null."
+        )
+    optimizers = {}
+    for role in ("generator", "discriminator"):  # the generator's first, as before the contract
+        for slot in slots:
+            if slot.role == role:
+                rate = opt["learning_rate"] if role == "generator" else opt["d_learning_rate"] or opt["learning_rate"]
+                ema = config["train"]["ema"] if role == "generator" else None
+                optimizers[slot.argument] = adam(rate, total_steps * slot.updates_per_step, ema)
+    model.compile(**optimizers, jit_compile=jit)
 
 
 def _steps_per_epoch(config: dict, dataset) -> int:
@@ -81,6 +95,7 @@ _RESERVED_OPTIONS = {"model", "latent_dim", "prior", "diversity_weight", "seed",
 
 def model_config(config: dict, element_shape: tuple[int, ...]) -> dict:
     """The ``zoo.models.build_model`` dict of a recipe for data of per-sample ``element_shape``."""
+    from zoo import models as zoo_models
     from zoo.errors import ConfigError
 
     m = config["model"]
@@ -91,18 +106,11 @@ def model_config(config: dict, element_shape: tuple[int, ...]) -> dict:
             "diversity_weight, data.image_size, optimizer.* and seed."
         )
     prior = {"kind": m["prior"], "params": m["prior_params"]} if m["prior_params"] else m["prior"]
-    if m["kind"] == "synthetic_gan":
-        shape = {"data_dim": element_shape[0]}
-    elif len(element_shape) == 3:
-        shape = {"image_size": element_shape[0], "channels": element_shape[2]}
-    else:
-        raise ConfigError(
-            f"model.kind {m['kind']!r} needs images but {config['data']['name']!r} gives samples of shape "
-            f"{element_shape}; use model.kind synthetic_gan for 2-D points."
-        )
-    return {"model": m["kind"], "latent_dim": m["latent_dim"], "prior": prior,
-            "diversity_weight": m["diversity_weight"], "seed": config["seed"], "compile": False,
-            **shape, **m["options"]}
+    shape = zoo_models.model_kind(m["kind"]).data_keys(element_shape, repr(config["data"]["name"]))
+    # GDPP is a key of the kinds that support it: a recipe without it builds any kind.
+    gdpp = {"diversity_weight": m["diversity_weight"]} if m["diversity_weight"] else {}
+    return {"model": m["kind"], "latent_dim": m["latent_dim"], "prior": prior, **gdpp, "seed": config["seed"],
+            "compile": False, **shape, **m["options"]}
 
 
 def build(config: dict, placement):
@@ -133,11 +141,7 @@ def build(config: dict, placement):
     total_steps = steps * config["train"]["epochs"]
     with placement.scope():
         model = zoo_models.build_model(model_config(config, spec.element_shape))
-        g_opt, d_opt = _optimizers(config, total_steps)
-        if d_opt is None:
-            model.compile(optimizer=g_opt, jit_compile=placement.jit)
-        else:
-            model.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=placement.jit)
+        _compile(model, config, total_steps, placement.jit)
     if placement.jit and not model.jit_compile:
         raise ConfigError(
             "--jit: Keras would not XLA-compile this model's train step (TensorFlow's op determinism is on, "
@@ -193,8 +197,7 @@ def ema_callbacks(config: dict, model) -> list:
         return []
     from training import callbacks as cb
 
-    g_opt, variables = cb.optimizer_targets(model)[-1]
-    return [cb.ApplyEMA(g_opt, variables)]
+    return [cb.ApplyEMA(*cb.generator_optimizer(model))]
 
 
 def train(

@@ -1,4 +1,4 @@
-"""``evaluate(model, ...)``: the papers' metrics for a trained DCGAN or VAE, as one dict.
+"""``evaluate(model, ...)``: the papers' metrics for a trained zoo model (DCGAN, VAE, ...), as one dict.
 
 Which metrics apply depends on the dataset kind (``zoo.data.spec``):
 
@@ -20,7 +20,8 @@ One-channel digit sets and stacked sets are read by the classifier of their fami
 ``mnist`` and ``stacked_mnist``, ``digits`` otherwise; it gives the default FID, the features of
 precision/recall and density/coverage, and the per-channel digits of the stacked mode count.
 
-VAEs add ``reconstruction`` (per-pixel MSE of ``reconstruct`` on held-out images) and
+Models that encode (``encodes``: the VAE) add ``reconstruction`` (per-pixel MSE of the images
+decoded from the posterior means of held-out images) and
 ``posterior-kl`` (mean KL(q(z|x) || prior), analytic for a normal prior, else a one-draw Monte-Carlo
 estimate) to their defaults. Sample metrics run on ``samples`` generated samples; with
 ``midpoint=True`` also on as many mid-points (:mod:`zoo.metrics.midpoint`). Reference statistics
@@ -56,6 +57,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "density-coverage": (("digits", "images"), "density/coverage, k=5"),
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
     "inception-kid": (("digits", "stacked", "images"), "Keras-InceptionV3 KID (needs ImageNet weights)"),
+    # "vae": models that encode (GenerativeModel.encodes), the VAE among the zoo's.
     "reconstruction": (("vae",), "VAE per-pixel MSE of reconstructions of held-out data"),
     "posterior-kl": (("vae",), "VAE mean KL(q(z|x) || prior) on held-out data"),
 }
@@ -85,10 +87,6 @@ def dataset_kind(spec) -> str:
     return "digits" if spec.element_shape[-1] == 1 else "images"
 
 
-def is_vae(model) -> bool:
-    return hasattr(model, "decoder") and hasattr(model, "encode")
-
-
 def default_metrics(kind: str, vae: bool = False, family: str = "digits") -> list[str]:
     """The defaults of a dataset kind; ``family``: the dataset's classifier (``digits`` or ``mnist``)."""
     defaults = [f"{family}-fid" if m == "digits-fid" else m for m in _DEFAULTS[kind]]
@@ -116,7 +114,7 @@ def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
 
 def infer_dataset(model) -> str:
     """The dataset a model's sample shape implies, when that is unambiguous (one channel -> digits)."""
-    shape = tuple(model.output_shape_)
+    shape = tuple(model.element_shape)
     if len(shape) == 3 and shape[-1] == 1:
         return "digits"
     raise ConfigError(
@@ -260,7 +258,7 @@ def _model_metrics(model, metrics, held_out: np.ndarray, seed, batch_size: int) 
         x = held_out[start : start + batch_size]
         mean, logvar = model.encode(x)
         if "reconstruction" in metrics:
-            squared_error += float(np.sum((model.decode(mean) - x).astype(np.float64) ** 2))
+            squared_error += float(np.sum((_images(model, mean) - x).astype(np.float64) ** 2))
         if "posterior-kl" in metrics:
             if model.prior.kind == "normal":
                 kl_sum += float(gaussian_kl(mean, logvar, dtype=tf.float64)) * len(x)
@@ -277,13 +275,12 @@ def _model_metrics(model, metrics, held_out: np.ndarray, seed, batch_size: int) 
     return values
 
 
-def _decode(model, z):
+def _images(model, z) -> np.ndarray:
+    """``model.latents_to_images(z)`` as float32 NumPy."""
     from zoo._tf import tf  # noqa: F401
     import keras
 
-    if is_vae(model):
-        return model.decode(z)
-    return keras.ops.convert_to_numpy(model.generator(z, training=False)).astype(np.float32)
+    return keras.ops.convert_to_numpy(model.latents_to_images(z)).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,17 +316,18 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
         raise ConfigError(f"samples must be an int >= 2, got {samples!r}.")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}.")
-    for attribute in ("prior", "latent_dim", "output_shape_"):
-        if not hasattr(model, attribute):
-            raise ConfigError(
-                f"evaluate takes a zoo.models DCGAN or VAE; {type(model).__name__} has no {attribute!r}."
-            )
+    from zoo.models.base import GenerativeModel
+
+    if not isinstance(model, GenerativeModel):
+        raise ConfigError(
+            f"evaluate takes a zoo model (a zoo.models.GenerativeModel: DCGAN, VAE, ...), not a {type(model).__name__}."
+        )
     dataset = dataset or infer_dataset(model)
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise ConfigError(f"data_dir must be a directory path (str or os.PathLike) or None, got {data_dir!r}.")
     data_dir = None if data_dir is None else os.fspath(data_dir)
     data_options = dict(data_options or {})
-    shape = tuple(model.output_shape_)
+    shape = tuple(model.element_shape)
     image_size = shape[0] if len(shape) == 3 else None
     spec = data.spec(dataset, image_size=image_size, **data_options)
     if len(shape) != len(spec.element_shape) or shape[-1] != spec.element_shape[-1]:
@@ -337,7 +335,7 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
             f"the model makes samples of shape {shape} but dataset {dataset!r} has elements of shape "
             f"{spec.element_shape}; pass the dataset the model was trained on."
         )
-    kind, vae = dataset_kind(spec), is_vae(model)
+    kind, vae = dataset_kind(spec), bool(model.encodes)
     family = classifier_for(dataset)
     metrics = _check_metrics(default_metrics(kind, vae, family) if metrics is None else metrics, kind, vae)
     midpoint = _MIDPOINT_BY_DEFAULT[kind] if midpoint is None else bool(midpoint)
@@ -374,11 +372,11 @@ def evaluate(
     extractor_options: dict | None = None,
     progress: bool = False,
 ) -> dict:
-    """Measure ``metrics`` of a DCGAN/VAE (``zoo.models``).
+    """Measure ``metrics`` of a zoo model (``zoo.models.GenerativeModel``: DCGAN, VAE, ...).
 
     Args:
-      model: a model with ``prior``, ``latent_dim``, ``output_shape_`` and ``generator`` (DCGAN) or
-        ``decoder``/``encode``/``decode`` (VAE).
+      model: a ``GenerativeModel``: its ``prior``, ``element_shape`` and ``latents_to_images`` make the
+        samples; a model that ``encodes`` also gets the reconstruction metrics.
       metrics: names from :data:`METRICS` (list or comma-separated string); ``None``: the dataset
         kind's defaults.
       samples: generated samples per set (prior, and mid-point when enabled); >= 2, and more than
@@ -443,7 +441,7 @@ def evaluate(
             collected = _Collected()
             for begin in range(0, len(z), batch_size):
                 collected.add(
-                    _decode(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics, family
+                    _images(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics, family
                 )
                 if bar is not None:
                     bar.add(1)

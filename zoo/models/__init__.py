@@ -1,7 +1,30 @@
-"""The zoo's models: builders for the papers' networks, ``DCGAN``, ``VAE`` and ``build_model``.
+"""The zoo's models: the ``GenerativeModel`` contract, builders for the papers' networks, ``DCGAN``,
+``VAE``, and ``build_model`` with its registry of model kinds.
 
-``build_model(config)`` turns a plain dict (what training recipes store) into a model; see its
-docstring for the keys.
+``build_model(config)`` turns a plain dict (what training recipes store) into a model;
+``register_model_kind`` adds a kind (see :mod:`zoo.models.kinds`). The built-in kinds' keys
+(all optional except ``model``; defaults are the papers' settings):
+
+* ``model``: ``"dcgan"`` (image GAN), ``"synthetic_gan"`` (GDPP 2-D MLP GAN) or ``"vae"``.
+* ``latent_dim``: 100 (dcgan), 256 (synthetic_gan), 128 (vae).
+* ``prior``: a ``zoo.priors`` name or ``{"kind": name, "params": {...}}``; default ``"uniform"``
+  (dcgan), ``"normal"`` (synthetic_gan, vae).
+* ``diversity_weight``: GDPP weight, ``0`` (off, default) or a number, or ``"paper"`` for
+  ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
+* images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
+* dcgan: ``discriminator_width`` (``width``); a quarter of ``width`` is the VEEGAN / Unrolled-GAN
+  "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
+  ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
+* synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
+* GANs: ``label_smoothing`` (0),
+  ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
+  ``training_noise`` (None,
+  or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
+  optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
+  ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
+* vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
+  ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
+* ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
 """
 
 from __future__ import annotations
@@ -15,7 +38,9 @@ from zoo.models.architectures import (
     vae_decoder,
     vae_encoder,
 )
+from zoo.models.base import GenerativeModel, OptimizerSlot
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
+from zoo.models.kinds import ModelKind, build_model, model_kind, model_kinds, register_model_kind
 from zoo.models.saving import load_file
 from zoo.models.slot_noise import SlotOffsetNoise
 from zoo.models.vae import GDPP_VAE_WEIGHT, VAE
@@ -25,31 +50,32 @@ __all__ = [
     "VAE",
     "GDPP_GAN_WEIGHT",
     "GDPP_VAE_WEIGHT",
-    "MODEL_KINDS",
+    "GenerativeModel",
+    "ModelKind",
+    "OptimizerSlot",
     "SlotOffsetNoise",
     "build_model",
     "dcgan_discriminator",
     "dcgan_generator",
     "load_file",
+    "model_kind",
+    "model_kinds",
+    "register_model_kind",
     "synthetic_discriminator",
     "synthetic_generator",
     "vae_decoder",
     "vae_encoder",
 ]
 
-MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
-
-_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile",
-                "jit_compile"}
+_GDPP_KEYS = {"diversity_weight", "gdpp_compute_dtype"}
 _GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
 _KEYS = {
-    "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width",
-                                        "discriminator_batch_norm"},
-    "synthetic_gan": _COMMON_KEYS | _GAN_KEYS | {"data_dim", "hidden"},
-    "vae": _COMMON_KEYS | {"image_size", "channels", "width", "reconstruction", "reconstruction_scale",
-                           "kl_weight", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon"},
+    "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width", "discriminator_batch_norm"},
+    "synthetic_gan": _GDPP_KEYS | _GAN_KEYS | {"hidden"},
+    "vae": _GDPP_KEYS | {"width", "reconstruction", "reconstruction_scale", "kl_weight", "optimizer",
+                         "learning_rate", "beta_1", "beta_2", "epsilon"},
 }
 # Paper settings per kind: (latent_dim, prior, D lr, G lr, beta_2, epsilon) / VAE lr.
 _GAN_DEFAULTS = {
@@ -96,71 +122,41 @@ def _adam(learning_rate, config):
     )
 
 
-def build_model(config: dict):
-    """Build (and by default compile) a ``DCGAN`` or ``VAE`` from a plain dict.
-
-    Keys (all optional except ``model``; defaults are the papers' settings):
-
-    * ``model``: ``"dcgan"`` (image GAN), ``"synthetic_gan"`` (GDPP 2-D MLP GAN) or ``"vae"``.
-    * ``latent_dim``: 100 (dcgan), 256 (synthetic_gan), 128 (vae).
-    * ``prior``: a ``zoo.priors`` name or ``{"kind": name, "params": {...}}``; default ``"uniform"``
-      (dcgan), ``"normal"`` (synthetic_gan, vae).
-    * ``diversity_weight``: GDPP weight, ``0`` (off, default) or a number, or ``"paper"`` for
-      ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
-    * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
-    * dcgan: ``discriminator_width`` (``width``); a quarter of ``width`` is the VEEGAN / Unrolled-GAN
-      "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
-      ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
-    * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-    * GANs: ``label_smoothing`` (0),
-      ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
-      ``training_noise`` (None,
-      or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
-      optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
-      ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
-    * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
-      ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
-    * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
-
-    Raises:
-        ConfigError: unknown ``model`` or key, or a bad value.
-    """
-    if not isinstance(config, dict):
-        raise ConfigError(f"build_model takes a dict, got {type(config).__name__}.")
-    kind = config.get("model")
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"config['model'] must be one of {MODEL_KINDS}, got {kind!r}.")
-    unknown = set(config) - _KEYS[kind]
-    if unknown:
-        raise ConfigError(
-            f"Unknown key(s) {sorted(unknown)} for model {kind!r}; accepted keys: {sorted(_KEYS[kind])}."
-        )
-    config = {**_GAN_DEFAULTS.get(kind, {}), **config}
+def _build_vae(config: dict):
+    """The ``vae`` kind."""
     shared = dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
         seed=config.get("seed", 0),
     )
-    if kind == "vae":
-        latent_dim = config.get("latent_dim", 128)
-        image = dict(image_size=config.get("image_size", 28), channels=config.get("channels", 3),
-                     width=config.get("width", 64))
-        model = VAE(
-            vae_encoder(latent_dim=latent_dim, **image),
-            vae_decoder(latent_dim=latent_dim, **image),
-            prior=_prior(config.get("prior", "normal"), latent_dim),
-            diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_VAE_WEIGHT),
-            reconstruction=config.get("reconstruction", "bernoulli"),
-            reconstruction_scale=config.get("reconstruction_scale", 0.1),
-            kl_weight=config.get("kl_weight", 1.0),
-            **shared,
+    latent_dim = config.get("latent_dim", 128)
+    image = dict(image_size=config.get("image_size", 28), channels=config.get("channels", 3),
+                 width=config.get("width", 64))
+    model = VAE(
+        vae_encoder(latent_dim=latent_dim, **image),
+        vae_decoder(latent_dim=latent_dim, **image),
+        prior=_prior(config.get("prior", "normal"), latent_dim),
+        diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_VAE_WEIGHT),
+        reconstruction=config.get("reconstruction", "bernoulli"),
+        reconstruction_scale=config.get("reconstruction_scale", 0.1),
+        kl_weight=config.get("kl_weight", 1.0),
+        **shared,
+    )
+    if config.get("compile", True):
+        optimizer = config.get("optimizer") or _adam(
+            config.get("learning_rate", 1e-3), {"beta_1": 0.9, **config}
         )
-        if config.get("compile", True):
-            optimizer = config.get("optimizer") or _adam(
-                config.get("learning_rate", 1e-3), {"beta_1": 0.9, **config}
-            )
-            model.compile(optimizer=optimizer, jit_compile=config.get("jit_compile", "auto"))
-        return model
+        model.compile(optimizer=optimizer, jit_compile=config.get("jit_compile", "auto"))
+    return model
 
+
+def _build_gan(config: dict):
+    """The ``dcgan`` and ``synthetic_gan`` kinds."""
+    kind = config["model"]
+    config = {**_GAN_DEFAULTS[kind], **config}
+    shared = dict(
+        gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
+        seed=config.get("seed", 0),
+    )
     latent_dim = config["latent_dim"]
     if kind == "dcgan":
         image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
@@ -189,3 +185,9 @@ def build_model(config: dict):
             jit_compile=config.get("jit_compile", "auto"),
         )
     return model
+
+
+register_model_kind("dcgan", _build_gan, _KEYS["dcgan"], description="DCGAN on images (the NP-prior paper's GAN)")
+register_model_kind("synthetic_gan", _build_gan, _KEYS["synthetic_gan"], data="points",
+                    description="the GDPP synthetic MLP GAN on 2-D points")
+register_model_kind("vae", _build_vae, _KEYS["vae"], description="the GDPP Stacked-MNIST VAE")

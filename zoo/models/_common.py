@@ -1,4 +1,4 @@
-"""Pieces shared by the DCGAN and VAE models: input checks, seeds, replicas, mixed precision."""
+"""Pieces shared by the zoo's models: input checks, seeds, replicas, mixed precision."""
 
 from __future__ import annotations
 
@@ -168,21 +168,19 @@ def prepare_optimizer(model, optimizer, default, variables):
     return optimizer
 
 
-def sample_in_chunks(prior, network, n, seed, postprocess=None):
-    """``network(prior.sample(n, seed))`` as NumPy, run ``GENERATE_CHUNK`` rows at a time.
+def sample_in_chunks(prior, latents_to_images, n, seed, element_shape):
+    """``latents_to_images(prior.sample(n, seed))`` as NumPy, run ``GENERATE_CHUNK`` rows at a time.
 
     ``seed=None`` draws fresh latents (see ``zoo.priors.seeds.fresh_or_seed``)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ConfigError(f"n must be a non-negative int, got {n!r}.")
     z = prior.sample(int(n), fresh_or_seed(seed))
-    outputs = []
-    for start in range(0, int(n), GENERATE_CHUNK):
-        out = network(z[start:start + GENERATE_CHUNK], training=False)
-        if postprocess is not None:
-            out = postprocess(out)
-        outputs.append(keras.ops.convert_to_numpy(tf.cast(out, tf.float32)))
+    outputs = [
+        keras.ops.convert_to_numpy(tf.cast(latents_to_images(z[start:start + GENERATE_CHUNK]), tf.float32))
+        for start in range(0, int(n), GENERATE_CHUNK)
+    ]
     if not outputs:
-        return np.zeros((0, *network.output_shape[1:]), np.float32)
+        return np.zeros((0, *element_shape), np.float32)
     return np.concatenate(outputs, axis=0)
 
 

@@ -21,6 +21,7 @@ import keras
 from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models import _common
+from zoo.models.base import GenerativeModel, OptimizerSlot
 from zoo.models.slot_noise import SlotOffsetNoise
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
@@ -42,11 +43,11 @@ def _default_optimizer():
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DCGAN(keras.Model):
+class DCGAN(GenerativeModel):
     """GAN wrapper around a generator and a feature-exposing discriminator.
 
     Args:
-        generator: ``keras.Model`` ``z [B, latent_dim] -> samples [B, *output_shape_]``.
+        generator: ``keras.Model`` ``z [B, latent_dim] -> samples [B, *element_shape]``.
         discriminator: ``keras.Model`` ``samples -> [logits [B, 1], features [B, F]]``.
         prior: a name from ``zoo.priors``, a ``LatentPrior`` or a distribution; event size must be
             ``latent_dim``.
@@ -86,10 +87,10 @@ class DCGAN(keras.Model):
                 f"it has {len(self.discriminator.outputs)} outputs."
             )
         self.latent_dim = int(self.generator.input_shape[-1])
-        self.output_shape_ = tuple(int(d) for d in self.generator.output_shape[1:])
-        if tuple(self.discriminator.input_shape[1:]) != self.output_shape_:
+        self.element_shape = tuple(int(d) for d in self.generator.output_shape[1:])
+        if tuple(self.discriminator.input_shape[1:]) != self.element_shape:
             raise ConfigError(
-                f"The generator makes samples of shape {self.output_shape_} but the discriminator takes "
+                f"The generator makes samples of shape {self.element_shape} but the discriminator takes "
                 f"{tuple(self.discriminator.input_shape[1:])}; build both for the same image size/channels."
             )
         self.prior = _common.resolve_prior(prior, self.latent_dim)
@@ -115,16 +116,22 @@ class DCGAN(keras.Model):
         self.loss_trackers = _common.LossTrackers(
             trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
         )
-        self.built = True
 
     # ---- Keras plumbing -------------------------------------------------------------------------
 
     def call(self, z, training=False):
-        """``z [B, latent_dim] -> samples [B, *output_shape_]`` (the generator)."""
+        """``z [B, latent_dim] -> samples [B, *element_shape]`` (the generator)."""
         return self.generator(z, training=training)
 
-    def build(self, input_shape=None):
-        self.built = True
+    def image_network(self):
+        return self.generator
+
+    def optimizer_slots(self):
+        """The discriminator's optimizer, then the generator's (``generator_steps`` updates per step)."""
+        return (
+            OptimizerSlot("d_optimizer", "discriminator", self.discriminator.trainable_variables),
+            OptimizerSlot("g_optimizer", "generator", self.generator.trainable_variables, self.generator_steps),
+        )
 
     @property
     def metrics(self):
@@ -233,7 +240,7 @@ class DCGAN(keras.Model):
             self.gdpp_loss_tracker.update_state(diversity, sample_weight=gdpp_weight)
 
     def train_step(self, data):
-        real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
+        real = self.check_batch(data)
         if self.diversity_weight > 0:
             real = _common.check_gdpp_batch(real, "DCGAN")
         step = tf.identity(self.d_optimizer.iterations)  # read once: apply() below increments it
@@ -268,7 +275,7 @@ class DCGAN(keras.Model):
         and the batch's position in this evaluation (``_common.evaluation_seed``), so evaluating the
         same weights twice reports the same numbers; batch norm uses its moving statistics.
         """
-        real = _common.unpack_batch(data, self.output_shape_, "DCGAN")
+        real = self.check_batch(data)
         if self.diversity_weight > 0:
             real = _common.check_gdpp_batch(real, "DCGAN")
         seed = _common.evaluation_seed(self.seed, self.d_optimizer.iterations, self.d_loss_tracker.count)
@@ -281,11 +288,6 @@ class DCGAN(keras.Model):
         return self.loss_trackers.result()
 
     # ---- sampling -------------------------------------------------------------------------------
-
-    def generate(self, n, seed=None):
-        """``n`` samples ``float32 [n, *output_shape_]`` (images in [-1, 1]) from prior seed ``seed``
-        (an int ``s`` means ``(0, s)``; None draws fresh samples)."""
-        return _common.sample_in_chunks(self.prior, self.generator, n, seed)
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
         """Keras' ``Model.export`` of :meth:`call`: ``z float32 [B, latent_dim] -> samples``.

@@ -27,6 +27,7 @@ import keras
 from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models import _common
+from zoo.models.base import GenerativeModel
 
 #: The GDPP paper's diversity weight for the VAE (``dpp_weight = 100`` in the authors' script).
 GDPP_VAE_WEIGHT = 100.0
@@ -35,7 +36,7 @@ _RETIRED = {"gdpp_eigenvector_signs": "samples", "gdpp_eigenvalue_weight": losse
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VAE(keras.Model):
+class VAE(GenerativeModel):
     """VAE around an encoder ``x -> [mean, logvar, features]`` and a decoder ``z -> logits``.
 
     Args:
@@ -49,6 +50,8 @@ class VAE(keras.Model):
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
     """
+
+    encodes = True
 
     def __init__(
         self,
@@ -78,10 +81,10 @@ class VAE(keras.Model):
                 f"The encoder's mean has {self.encoder.output_shape[0][-1]} dims but the decoder takes "
                 f"{self.latent_dim}; build both with the same latent_dim."
             )
-        self.output_shape_ = tuple(int(d) for d in self.decoder.output_shape[1:])
-        if tuple(self.encoder.input_shape[1:]) != self.output_shape_:
+        self.element_shape = tuple(int(d) for d in self.decoder.output_shape[1:])
+        if tuple(self.encoder.input_shape[1:]) != self.element_shape:
             raise ConfigError(
-                f"The decoder makes images of shape {self.output_shape_} but the encoder takes "
+                f"The decoder makes images of shape {self.element_shape} but the encoder takes "
                 f"{tuple(self.encoder.input_shape[1:])}; build both for the same image size/channels."
             )
         self.prior = _common.resolve_prior(prior, self.latent_dim)
@@ -109,7 +112,6 @@ class VAE(keras.Model):
         self.loss_trackers = _common.LossTrackers(
             trackers + [self.gdpp_loss_tracker] if self.diversity_weight > 0 else trackers
         )
-        self.built = True
 
     def _check_prior_support(self):
         """True for the standard normal (analytic KL); ConfigError for bounded-support priors."""
@@ -129,10 +131,10 @@ class VAE(keras.Model):
     def call(self, x, training=False):
         """Reconstruction of ``x`` through the posterior mean, images in [-1, 1]."""
         mean, _, _ = self.encoder(x, training=training)
-        return self._to_images(self.decoder(mean, training=training))
+        return self.outputs_to_images(self.decoder(mean, training=training))
 
-    def build(self, input_shape=None):
-        self.built = True
+    def image_network(self):
+        return self.decoder
 
     @property
     def metrics(self):
@@ -180,7 +182,8 @@ class VAE(keras.Model):
 
     # ---- maths ----------------------------------------------------------------------------------
 
-    def _to_images(self, outputs):
+    def outputs_to_images(self, outputs):
+        """Decoder logits -> images in [-1, 1]: ``2 sigmoid - 1`` (Bernoulli) or ``tanh`` (Gaussian)."""
         outputs = tf.cast(outputs, tf.float32)
         if self.reconstruction == "bernoulli":
             return 2.0 * tf.sigmoid(outputs) - 1.0
@@ -208,7 +211,7 @@ class VAE(keras.Model):
         loss = reconstruction + self.kl_weight * kl
         if self.diversity_weight <= 0:
             return loss, reconstruction, kl, None
-        fakes = self._to_images(self.decoder(self.prior.sample(batch, prior_seed), training=training))
+        fakes = self.latents_to_images(self.prior.sample(batch, prior_seed), training=training)
         _, _, fake_features = self.encoder(fakes, training=training)
         diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
         return loss + self.diversity_weight * diversity, reconstruction, kl, diversity
@@ -223,7 +226,7 @@ class VAE(keras.Model):
         return self.loss_trackers.result()
 
     def train_step(self, data):
-        images = _common.unpack_batch(data, self.output_shape_, "VAE")
+        images = self.check_batch(data)
         if self.diversity_weight > 0:
             images = _common.check_gdpp_batch(images, "VAE")
         step = self.optimizer.iterations
@@ -243,7 +246,7 @@ class VAE(keras.Model):
         and the batch's position in this evaluation (``_common.evaluation_seed``): evaluating the same
         weights twice reports the same numbers.
         """
-        images = _common.unpack_batch(data, self.output_shape_, "VAE")
+        images = self.check_batch(data)
         if self.diversity_weight > 0:
             images = _common.check_gdpp_batch(images, "VAE")
         step, index = self.optimizer.iterations, self.loss_tracker.count
@@ -253,9 +256,9 @@ class VAE(keras.Model):
     # ---- inference ------------------------------------------------------------------------------
 
     def encode(self, x):
-        """``x [B, *output_shape_]`` in [-1, 1] -> ``(mean, logvar)`` NumPy float32 ``[B, latent_dim]``
+        """``x [B, *element_shape]`` in [-1, 1] -> ``(mean, logvar)`` NumPy float32 ``[B, latent_dim]``
         (``B = 0`` gives two ``[0, latent_dim]`` arrays)."""
-        x = _common.unpack_batch(tf.convert_to_tensor(x), self.output_shape_, "VAE")
+        x = self.check_batch(tf.convert_to_tensor(x))
         if x.shape[0] == 0:  # TensorFlow's convolutions fail on an empty batch with a shape error
             empty = np.zeros((0, self.latent_dim), np.float32)
             return empty, empty.copy()
@@ -264,27 +267,45 @@ class VAE(keras.Model):
                 keras.ops.convert_to_numpy(tf.cast(logvar, tf.float32)))
 
     def decode(self, z):
-        """``z [B, latent_dim]`` -> images NumPy float32 ``[B, *output_shape_]`` in [-1, 1]."""
+        """``z [B, latent_dim]`` -> images NumPy float32 ``[B, *element_shape]`` in [-1, 1]."""
         z = tf.convert_to_tensor(z, tf.float32)
         if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
             raise ConfigError(f"decode expects z of shape [batch, {self.latent_dim}], got {list(z.shape)}.")
-        return keras.ops.convert_to_numpy(self._to_images(self.decoder(z, training=False)))
+        return keras.ops.convert_to_numpy(self.latents_to_images(z))
 
     def reconstruct(self, x):
         """Images decoded from the posterior means of ``x`` (NumPy, [-1, 1])."""
         mean, _ = self.encode(x)
         return self.decode(mean)
 
-    def generate(self, n, seed=None):
-        """``n`` images ``float32 [n, *output_shape_]`` in [-1, 1] decoded from prior samples of seed
-        ``seed`` (an int ``s`` means ``(0, s)``; None draws fresh samples)."""
-        return _common.sample_in_chunks(self.prior, self.decoder, n, seed, postprocess=self._to_images)
+    def serving_signatures(self, serving):
+        """``decode(z)``, ``encode(images) -> {mean, logvar}`` and ``reconstruct(images)`` (from the
+        posterior means), for ``zoo export``."""
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        image_spec = tf.TensorSpec([None, *self.element_shape], tf.float32, name="images")
+
+        def posterior(images):
+            mean, logvar, _ = self.encoder(serving.check_images(images), training=False)
+            return tf.cast(mean, tf.float32), tf.cast(logvar, tf.float32)
+
+        def decode(z):
+            return serving.pixels(serving.latents_to_images(serving.check_latents(z, "z")))
+
+        def encode(images):
+            mean, logvar = posterior(images)
+            return {"mean": mean, "logvar": logvar}
+
+        def reconstruct(images):
+            return serving.pixels(serving.latents_to_images(posterior(images)[0]))
+
+        return {"decode": (decode, [z_spec]), "encode": (encode, [image_spec]),
+                "reconstruct": (reconstruct, [image_spec])}
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
-        """Keras' ``Model.export`` of :meth:`call`: images ``[B, *output_shape_]`` -> reconstructions.
+        """Keras' ``Model.export`` of :meth:`call`: images ``[B, *element_shape]`` -> reconstructions.
 
         ``zoo export`` writes the zoo's serving signatures (sample, encode, decode, ...) instead.
         """
         if input_signature is None:
-            input_signature = [keras.InputSpec(shape=(None, *self.output_shape_), dtype="float32")]
+            input_signature = [keras.InputSpec(shape=(None, *self.element_shape), dtype="float32")]
         return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)

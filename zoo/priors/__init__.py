@@ -8,7 +8,7 @@
 Modules: :mod:`~zoo.priors.distributions` (uniform, normal, cauchy, gamma),
 :mod:`~zoo.priors.nonparametric`, :mod:`~zoo.priors.midpoint` (R_mu, KL, variance on a grid),
 :mod:`~zoo.priors.solver`, :mod:`~zoo.priors.layer` (``LatentPrior``),
-:mod:`~zoo.priors.registry` (``get``, ``names``, ``as_layer``), :mod:`~zoo.priors.kl` (closed-form
+:mod:`~zoo.priors.registry` (``get``, ``names``, ``register_prior``, ``as_layer``), :mod:`~zoo.priors.kl` (closed-form
 ``tfd.kl_divergence`` between priors of one family).
 """
 
@@ -16,7 +16,7 @@ from zoo.priors import kl  # noqa: F401  (registers the closed-form KL divergenc
 from zoo.priors.distributions import Cauchy, Gamma, LatentDistribution, Normal, Uniform
 from zoo.priors.layer import LatentPrior
 from zoo.priors.nonparametric import Histogram, NonParametric, default_probs
-from zoo.priors.registry import as_layer, get, names
+from zoo.priors.registry import as_layer, get, names, register_prior
 from zoo.priors.seeds import as_seed
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "default_probs",
     "get",
     "names",
+    "register_prior",
     "solve_nonparametric",
 ]
 

@@ -1,25 +1,44 @@
-"""Priors by name: ``get``, ``names`` and ``as_layer``."""
+"""Priors by name: ``get``, ``names``, ``register_prior`` and ``as_layer``.
+
+The names live in :data:`zoo.registry.PRIORS`, the one list the recipe schema and the command line
+read.
+"""
 
 from __future__ import annotations
 
 from zoo.errors import ConfigError
 from zoo.priors.distributions import Cauchy, Gamma, LatentDistribution, Normal, Uniform, check_latent_dim
 from zoo.priors.nonparametric import NonParametric
+from zoo.registry import PRIORS
 
-_CLASSES = {cls.kind: cls for cls in (Uniform, Normal, Cauchy, Gamma, NonParametric)}
+
+def register_prior(cls, *, replace: bool = False):
+    """Register a :class:`~zoo.priors.LatentDistribution` subclass under its ``kind``; returns ``cls``.
+
+    Usable as a class decorator. The prior is then accepted by ``get``, ``LatentPrior``, model
+    builders, recipes (``model.prior``) and ``zoo train --set model.prior=...``.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, LatentDistribution)):
+        raise ConfigError(f"register_prior takes a zoo.priors.LatentDistribution subclass, got {cls!r}.")
+    PRIORS.register(cls.kind, cls, replace=replace)
+    return cls
+
+
+for _cls in (Uniform, Normal, Cauchy, Gamma, NonParametric):
+    register_prior(_cls)
 
 
 def names() -> list[str]:
     """The registered prior names, sorted."""
-    return sorted(_CLASSES)
+    return PRIORS.names()
 
 
 def prior_class(name: str):
     """The distribution class registered as ``name`` (case-insensitive)."""
     key = str(name).strip().lower() if isinstance(name, str) else name
-    if key not in _CLASSES:
+    if not isinstance(key, str) or key not in PRIORS:
         raise ConfigError(f"unknown prior {name!r}; choose one of {', '.join(names())}")
-    return _CLASSES[key]
+    return PRIORS.get(key)
 
 
 def get(name: str, latent_dim: int = 100, **params) -> LatentDistribution:
