@@ -41,6 +41,34 @@ def test_import_zoo_is_lazy_and_quiet():
     assert result.stderr == ""
 
 
+_LOAD = """
+import sys
+{first}
+print('keras' in sys.modules, 'zoo.models' in sys.modules)
+{second}
+model = keras.saving.load_model({path!r})
+print(type(model).__name__, model.latent_dim)
+"""
+
+
+def test_import_zoo_is_enough_for_keras_load_model():
+    # A .keras file names its classes "zoo>DCGAN", "zoo>LatentPrior", ...: Keras finds them after a
+    # bare `import zoo` (which imports neither Keras nor TensorFlow), in either import order.
+    presets = ROOT / "zoo" / "presets" / "data"
+    for first, second, path, expected in [
+        ("import zoo", "import keras", presets / "mnist_vae" / "model.keras", "VAE"),
+        ("import keras", "import zoo", presets / "stacked_mnist_gdpp_gan" / "model.keras", "DCGAN"),
+    ]:
+        result = _run("-c", _LOAD.format(first=first, second=second, path=str(path)))
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines = result.stdout.split("\n")
+        assert lines[0] == ("True False" if first == "import keras" else "False False")
+        assert lines[1].split()[0] == expected
+    # Without the zoo, Keras cannot (what the hook fixes).
+    result = _run("-c", "import keras; keras.saving.load_model(%r)" % str(presets / "mnist_vae" / "model.keras"))
+    assert result.returncode != 0 and "Could not locate class 'VAE'" in result.stderr
+
+
 def test_tensorflow_import_through_zoo_is_quiet():
     # The first op runs device discovery, which prints a CUDA error line on GPU-less machines.
     result = _run("-c", "from zoo._tf import tf; print(float(tf.constant(1.0) + 1.0))")

@@ -3,14 +3,20 @@
 Non-parametric latent priors (Singh et al., ICML 2019) and the GDPP diversity loss (Elfeki et al.,
 ICML 2019) as Keras models trained with ``model.fit``, TFP priors and TF Serving exports.
 
-Submodules are imported on first use so ``import zoo`` (and the ``zoo`` command line) stays fast.
+Submodules are imported on first use so ``import zoo`` (and the ``zoo`` command line) stays fast;
+``keras.saving.load_model`` nonetheless finds the zoo's classes in any ``.keras`` file once ``zoo``
+is imported.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from zoo import _keras_objects
 from zoo._version import __version__
+
+# keras.saving.load_model finds the zoo's classes after a bare `import zoo` (see zoo._keras_objects).
+_keras_objects.install()
 
 _SUBMODULES = ("data", "priors", "latent", "losses", "models", "metrics", "presets")
 # Public callables re-exported from submodules: name -> "module:attribute".
