@@ -13,18 +13,19 @@
   ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
 * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
 * dcgan: ``discriminator_width`` (``width``); a quarter of ``width`` is the VEEGAN / Unrolled-GAN
-  "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
-  ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
+  "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse.
 * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-* GANs: ``label_smoothing`` (0),
-  ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
-  ``training_noise`` (None,
-  or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
+* GANs: ``label_smoothing`` (0, one-sided), ``generator_steps`` (1),
   optimizers ``d_optimizer``/``g_optimizer`` (Keras configs/names) or Adam settings
   ``d_learning_rate``, ``g_learning_rate``, ``beta_1`` (0.5), ``beta_2`` (0.999), ``epsilon``.
 * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
   ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
 * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
+
+Reproduction only: ``"gdpp_stacked_mnist_dcgan"`` is the GDPP Stacked-MNIST script's DCGAN
+(:mod:`zoo.models.reproduction`), with the dcgan keys and ``label_smoothing_mode``
+(``"two_sided"``), ``training_noise`` (``{"slots": 64, "scale": 0.2}``: its ``SlotOffsetNoise``;
+``None`` trains on the prior) and ``discriminator_batch_norm`` (False).
 """
 
 from __future__ import annotations
@@ -68,11 +69,10 @@ __all__ = [
 ]
 
 _GDPP_KEYS = {"diversity_weight", "gdpp_compute_dtype"}
-_GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
-             "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
-             "beta_2", "epsilon"}
+_GAN_KEYS = {"label_smoothing", "generator_steps", "d_optimizer", "g_optimizer", "d_learning_rate",
+             "g_learning_rate", "beta_1", "beta_2", "epsilon"}
 _KEYS = {
-    "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width", "discriminator_batch_norm"},
+    "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width"},
     "synthetic_gan": _GDPP_KEYS | _GAN_KEYS | {"hidden"},
     "vae": _GDPP_KEYS | {"width", "reconstruction", "reconstruction_scale", "kl_weight", "optimizer",
                          "learning_rate", "beta_1", "beta_2", "epsilon"},
@@ -96,17 +96,6 @@ def _prior(value, latent_dim):
             raise ConfigError(f"prior dict takes 'kind' and 'params', not {sorted(unknown)}.")
         return LatentPrior(kind=value["kind"], latent_dim=latent_dim, params=value.get("params"))
     return value
-
-
-def _training_noise(value, latent_dim, seed):
-    """``training_noise``: ``None``, a ``SlotOffsetNoise``, or the dict of its arguments but
-    ``latent_dim`` (``{"slots": 64, "scale": 0.2}``; ``seed`` defaults to the model's)."""
-    if not isinstance(value, dict) or "class_name" in value:
-        return value
-    unknown = set(value) - {"slots", "scale", "low", "high", "seed"}
-    if unknown:
-        raise ConfigError(f"training_noise takes slots, scale, low, high and seed, not {sorted(unknown)}.")
-    return SlotOffsetNoise(latent_dim=latent_dim, **{"seed": seed, **value})
 
 
 def _weight(value, paper_weight):
@@ -149,34 +138,39 @@ def _build_vae(config: dict):
     return model
 
 
-def _build_gan(config: dict):
-    """The ``dcgan`` and ``synthetic_gan`` kinds."""
-    kind = config["model"]
-    config = {**_GAN_DEFAULTS[kind], **config}
+def _dcgan_networks(config: dict, latent_dim: int, discriminator=dcgan_discriminator):
+    image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
+                 width=config.get("width", 64))
+    return (dcgan_generator(latent_dim=latent_dim, **image),
+            discriminator(**{**image, "width": config.get("discriminator_width", image["width"])}))
+
+
+def _synthetic_networks(config: dict, latent_dim: int):
+    return (synthetic_generator(latent_dim, config.get("hidden", 128), config.get("data_dim", 2)),
+            synthetic_discriminator(config.get("data_dim", 2), config.get("hidden", 128)))
+
+
+def _build_gan(config: dict, networks=None, model_class=DCGAN, defaults=None, **options):
+    """The ``dcgan`` and ``synthetic_gan`` kinds; other GAN kinds (``zoo.models.reproduction``) pass
+    their ``networks(config, latent_dim) -> (G, D)``, ``model_class``, ``defaults`` and its ``options``."""
+    config = {**(_GAN_DEFAULTS[config["model"]] if defaults is None else defaults), **config}
     shared = dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
         seed=config.get("seed", 0),
     )
     latent_dim = config["latent_dim"]
-    if kind == "dcgan":
-        image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
-                     width=config.get("width", 64))
-        generator = dcgan_generator(latent_dim=latent_dim, **image)
-        discriminator = dcgan_discriminator(**{**image, "width": config.get("discriminator_width", image["width"])},
-                                            batch_norm=config.get("discriminator_batch_norm", True))
-    else:
-        generator = synthetic_generator(latent_dim, config.get("hidden", 128), config.get("data_dim", 2))
-        discriminator = synthetic_discriminator(config.get("data_dim", 2), config.get("hidden", 128))
-    model = DCGAN(
+    if networks is None:
+        networks = _synthetic_networks if config["model"] == "synthetic_gan" else _dcgan_networks
+    generator, discriminator = networks(config, latent_dim)
+    model = model_class(
         generator,
         discriminator,
         prior=_prior(config["prior"], latent_dim),
         diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
         label_smoothing=config.get("label_smoothing", 0.0),
-        label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
         generator_steps=config.get("generator_steps", 1),
-        training_noise=_training_noise(config.get("training_noise"), latent_dim, shared["seed"]),
         **shared,
+        **options,
     )
     if config.get("compile", True):
         model.compile(
@@ -191,3 +185,5 @@ register_model_kind("dcgan", _build_gan, _KEYS["dcgan"], description="DCGAN on i
 register_model_kind("synthetic_gan", _build_gan, _KEYS["synthetic_gan"], data="points",
                     description="the GDPP synthetic MLP GAN on 2-D points")
 register_model_kind("vae", _build_vae, _KEYS["vae"], description="the GDPP Stacked-MNIST VAE")
+
+from zoo.models import reproduction  # noqa: E402  (registers the reproduction kind; uses the builders above)

@@ -6,8 +6,8 @@
 * ``dcgan_generator`` / ``dcgan_discriminator``: Radford et al.'s DCGAN as carpedm20 wrote it (the
   GAN of the NP-prior paper): linear projection to ``4 x 4`` (or ``7 x 7`` via a crop for 28 px),
   5x5 stride-2 transposed convolutions halving the width, BatchNorm + ReLU, tanh output; D mirrors it
-  with 5x5 stride-2 convolutions, LeakyReLU 0.2, BatchNorm after the first layer (optional: the
-  GDPP Stacked-MNIST discriminator has none). N(0, 0.02) init.
+  with 5x5 stride-2 convolutions, LeakyReLU 0.2, BatchNorm after the first layer (the GDPP
+  Stacked-MNIST script's discriminator has none: ``zoo.models.reproduction``). N(0, 0.02) init.
 * ``vae_encoder`` / ``vae_decoder``: the GDPP Stacked-MNIST VAE (same conv stacks, no BatchNorm in the
   encoder; mean and log-variance heads).
 
@@ -114,15 +114,17 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="g
     return _upsampling_stack(latent_dim, image_size, channels, width, name, "tanh")
 
 
-def dcgan_discriminator(image_size=64, channels=3, width=64, batch_norm=True, name="discriminator"):
+def dcgan_discriminator(image_size=64, channels=3, width=64, name="discriminator"):
     """DCGAN discriminator ``images -> [logits [B, 1], features [B, F]]``.
 
     ``F = 4 * 4 * width * 2**(stages - 1)`` (8192 at 64 px, 4096 at 28 and 32 px for width 64).
-    ``batch_norm=False`` drops the BatchNorm layers, as the GDPP Stacked-MNIST discriminator does.
     """
+    return _dcgan_discriminator(image_size, channels, width, True, name)
+
+
+def _dcgan_discriminator(image_size, channels, width, batch_norm, name):
+    """:func:`dcgan_discriminator`, with or without BatchNorm (``zoo.models.reproduction`` drops it)."""
     _check_positive(channels=channels, width=width)
-    if not isinstance(batch_norm, bool):
-        raise ConfigError(f"batch_norm must be true or false, got {batch_norm!r}.")
     images = _image_input(image_size, channels)
     features = _downsampling_features(images, width, batch_norm=batch_norm)
     logits = keras.layers.Dense(1, kernel_initializer=_dcgan_init(), dtype="float32", name="logits")(features)

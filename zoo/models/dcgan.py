@@ -8,8 +8,8 @@ discriminator's last hidden layer; ``phi(real)`` is taken from the discriminator
 pass (as the authors' graph does: G and D losses came from one ``sess.run``). The discriminator loss
 never changes. ``GDPP_GAN_WEIGHT`` (1.0) is the paper's weight.
 
-Training noise is the prior's unless ``training_noise`` is set (``SlotOffsetNoise``, the GDPP
-Stacked-MNIST code's fixed per-slot offsets); ``generate`` always samples the prior.
+Training noise is the prior's. The GDPP Stacked-MNIST script's training latents and two-sided
+label smoothing are a subclass of their own, ``zoo.models.reproduction.GDPPStackedMNISTDCGAN``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from zoo import losses
 from zoo.errors import ConfigError
 from zoo.models import _common
 from zoo.models.base import GenerativeModel, OptimizerSlot
-from zoo.models.slot_noise import SlotOffsetNoise
 
 #: The GDPP paper's diversity weight for GANs (``G = 0.5 * (G_adv + 1.0 * L_DPP)``).
 GDPP_GAN_WEIGHT = 1.0
@@ -33,8 +32,6 @@ _RETIRED = {
     "gdpp_eigenvector_signs": "samples",
     "gdpp_eigenvalue_weight": losses.GDPP_EIGENVALUE_WEIGHT,
 }
-#: Which targets ``label_smoothing`` moves (see ``zoo.losses.discriminator_loss``).
-LABEL_SMOOTHING_MODES = ("one_sided", "two_sided")
 
 
 def _default_optimizer():
@@ -52,15 +49,10 @@ class DCGAN(GenerativeModel):
         prior: a name from ``zoo.priors``, a ``LatentPrior`` or a distribution; event size must be
             ``latent_dim``.
         diversity_weight: GDPP weight ``w >= 0``; 0 trains a plain GAN, ``GDPP_GAN_WEIGHT`` the paper's.
-        label_smoothing: smoothing ``s`` in [0, 1) of the adversarial targets.
-        label_smoothing_mode: ``"one_sided"`` (the real target becomes ``1 - s``) or ``"two_sided"``
-            (also the discriminator's fake target ``s`` and the generator's target ``1 - s``, as the
-            GDPP Stacked-MNIST code trains with ``s = 0.1``).
+        label_smoothing: one-sided smoothing ``s`` in [0, 1): the real target becomes ``1 - s``.
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
-        training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
-            dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
     """
 
     def __init__(
@@ -73,8 +65,6 @@ class DCGAN(GenerativeModel):
         generator_steps=1,
         gdpp_compute_dtype="float64",
         seed=0,
-        label_smoothing_mode="one_sided",
-        training_noise=None,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
@@ -96,16 +86,10 @@ class DCGAN(GenerativeModel):
         self.prior = _common.resolve_prior(prior, self.latent_dim)
         self.diversity_weight = _common.check_diversity_weight(diversity_weight)
         losses.check_label_smoothing("non_saturating", label_smoothing)
-        if label_smoothing_mode not in LABEL_SMOOTHING_MODES:
-            raise ConfigError(
-                f"label_smoothing_mode must be one of {LABEL_SMOOTHING_MODES}, got {label_smoothing_mode!r}."
-            )
-        self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
         losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
         self.label_smoothing = float(label_smoothing)
-        self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
         self.seed = int(seed)
@@ -187,46 +171,40 @@ class DCGAN(GenerativeModel):
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
             seed=self.seed,
-            label_smoothing_mode=self.label_smoothing_mode,
-            training_noise=(
-                None if self.training_noise is None else keras.saving.serialize_keras_object(self.training_noise)
-            ),
         )
         return config
 
-    def _resolve_training_noise(self, noise):
-        if noise is None:
-            return None
-        if isinstance(noise, dict):
-            noise = keras.saving.deserialize_keras_object(noise)
-        if not isinstance(noise, SlotOffsetNoise):
-            raise ConfigError(
-                f"training_noise must be None or a zoo.models.SlotOffsetNoise, got {type(noise).__name__}."
-            )
-        if noise.latent_dim != self.latent_dim:
-            raise ConfigError(
-                f"training_noise makes {noise.latent_dim}-d latents but the generator takes {self.latent_dim}; "
-                "build SlotOffsetNoise with the model's latent_dim."
-            )
-        return noise
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if cls is DCGAN:
+            # Files written before the GDPP Stacked-MNIST script's switches moved out of DCGAN carry
+            # them: at their defaults they are dropped; set, the file is that script's model.
+            mode = config.pop("label_smoothing_mode", "one_sided")
+            noise = config.pop("training_noise", None)
+            if mode != "one_sided" or noise is not None:
+                from zoo.models.reproduction import GDPPStackedMNISTDCGAN
+
+                return GDPPStackedMNISTDCGAN.from_config(
+                    {**config, "label_smoothing_mode": mode, "training_noise": noise}, custom_objects
+                )
+        return super().from_config(config, custom_objects)
 
     def _training_latents(self, batch, seed):
-        """``[batch, latent_dim]`` latents of one training draw: ``training_noise`` or the prior."""
-        source = self.prior if self.training_noise is None else self.training_noise
-        return source.sample(batch, seed)
+        """``[batch, latent_dim]`` latents of one training draw (prior samples)."""
+        return self.prior.sample(batch, seed)
 
     # ---- training -------------------------------------------------------------------------------
 
     def _discriminator_loss(self, real_logits, fake_logits):
-        return losses.discriminator_loss(
-            real_logits, fake_logits, label_smoothing=self.label_smoothing,
-            two_sided=self.label_smoothing_mode == "two_sided",
-        )
+        return losses.discriminator_loss(real_logits, fake_logits, label_smoothing=self.label_smoothing)
+
+    def _adversarial_generator_loss(self, fake_logits):
+        return losses.generator_loss(fake_logits)
 
     def _generator_loss(self, real_features, fake_logits, fake_features):
         """The generator's loss (GDPP-weighted when ``diversity_weight > 0``) and the GDPP term."""
-        smoothing = self.label_smoothing if self.label_smoothing_mode == "two_sided" else 0.0
-        g_loss = losses.generator_loss(fake_logits, label_smoothing=smoothing)
+        g_loss = self._adversarial_generator_loss(fake_logits)
         if self.diversity_weight <= 0:
             return g_loss, None
         diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
