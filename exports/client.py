@@ -7,8 +7,8 @@ Outputs come back as ``{name: np.ndarray}`` in the signature's dtypes. A server 
 :class:`~exports.errors.ServingError` carrying the HTTP status or gRPC code and the server's message;
 no answer at all becomes :class:`~exports.errors.ServerUnreachableError`.
 
-REST needs only the standard library and NumPy. gRPC needs ``pip install "latent-zoo[serving]"``
-(``tensorflow-serving-api`` and ``grpcio``), imported when a :class:`GrpcClient` is made.
+REST needs only the standard library and NumPy. gRPC uses ``tensorflow-serving-api`` and ``grpcio``
+(dependencies of the zoo), imported when a :class:`GrpcClient` is made.
 
 Command line (writes a PNG grid of images sampled by the server through the ``sample`` signature)::
 
@@ -330,7 +330,7 @@ class RestClient(_Client):
 class GrpcClient(_Client):
     """TF Serving's gRPC API at ``target`` (e.g. ``localhost:8500``) for ``model``.
 
-    Needs ``tensorflow-serving-api`` and ``grpcio`` (the ``serving`` extra). ``channel`` replaces the
+    Uses ``tensorflow-serving-api`` and ``grpcio``. ``channel`` replaces the
     insecure channel made from ``target`` (e.g. a secure one).
     """
 
@@ -347,7 +347,7 @@ class GrpcClient(_Client):
         except ImportError as error:
             raise ConfigError(
                 f"the gRPC client needs tensorflow-serving-api and grpcio ({error}); "
-                'install them with: pip install "latent-zoo[serving]", or use RestClient'
+                'reinstall them with: pip install tensorflow-serving-api grpcio, or use RestClient'
             ) from None
         from zoo._tf import tf
 

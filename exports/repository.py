@@ -40,6 +40,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
 from zoo.errors import ConfigError
 
 MODELS_CONFIG = "models.config"
@@ -224,17 +227,17 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _config_entry(name: str, root: str) -> str:
-    check_model_name(name)
-    base_path = f"{root}/{name}" if root != "/" else f"/{name}"
-    return (
-        "  config {\n"
-        f'    name: "{name}"\n'
-        f'    base_path: "{base_path}"\n'
-        '    model_platform: "tensorflow"\n'
-        "    model_version_policy {\n      latest {\n        num_versions: 1\n      }\n    }\n"
-        "  }\n"
-    )
+def _model_configs(names: Sequence[str], root: str) -> list:
+    """One ``ModelConfig`` per name: ``base_path`` under ``root``, the latest version served."""
+    configs = []
+    for name in names:
+        config = model_server_config_pb2.ModelConfig(
+            name=check_model_name(name), base_path=f"{root}/{name}" if root != "/" else f"/{name}",
+            model_platform="tensorflow",
+        )
+        config.model_version_policy.latest.num_versions = 1
+        configs.append(config)
+    return configs
 
 
 def models_config_text(names: Sequence[str], serving_root: str = DEFAULT_SERVING_ROOT) -> str:
@@ -243,8 +246,23 @@ def models_config_text(names: Sequence[str], serving_root: str = DEFAULT_SERVING
     ``serving_root`` is where the repository is mounted inside the server (``base_path`` of each
     model is ``serving_root/NAME``).
     """
-    root = check_serving_root(serving_root)
-    return "model_config_list {\n" + "".join(_config_entry(name, root) for name in names) + "}\n"
+    config = model_server_config_pb2.ModelServerConfig()
+    config.model_config_list.SetInParent()  # written even when empty
+    config.model_config_list.config.extend(_model_configs(names, check_serving_root(serving_root)))
+    return text_format.MessageToString(config, as_utf8=True)
+
+
+def _parse_models_config(text: str, source: str):
+    """``text`` parsed as TF Serving's own ``ModelServerConfig``; ``ConfigError`` naming ``source`` otherwise."""
+    try:
+        return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as error:
+        raise ConfigError(f"{source} is not a valid ModelServerConfig ({error}); fix it or delete it") from None
+
+
+# Strings, comments and closing brackets of a text proto, left to right (so a bracket inside a
+# string or a comment is skipped with it).
+_CLOSERS = re.compile(r'''"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|#[^\n]*|[}>]''')
 
 
 def merge_models_config(text: str, names: Sequence[str], serving_root: str = DEFAULT_SERVING_ROOT,
@@ -252,139 +270,33 @@ def merge_models_config(text: str, names: Sequence[str], serving_root: str = DEF
     """``text`` (a ``ModelServerConfig`` text proto) with a ``config`` entry added for each of ``names``
     it does not list yet; everything else in it (entries, version policies, comments) is kept as is.
 
-    Raises ``ConfigError`` naming ``source`` when ``text`` is not a text proto, or holds a
+    Raises ``ConfigError`` naming ``source`` when ``text`` is not a ``ModelServerConfig``, or holds a
     ``custom_model_config`` instead of a ``model_config_list``.
     """
     root = check_serving_root(serving_root)
-    _validate_with_proto(text, source)
-    fields = _TextProto(text, source).fields()
-    if any(field.name == "custom_model_config" for field in fields):
+    config = _parse_models_config(text, source)
+    if config.WhichOneof("config") == "custom_model_config":
         raise ConfigError(f"{source} configures models with custom_model_config; add {', '.join(names)} to it yourself")
-    lists = [field for field in fields if field.name == "model_config_list"]
-    if any(field.close is None for field in lists):
-        raise ConfigError(f"{source}: model_config_list must be a message ({{ ... }})")
-    listed = {entry.string("name") for field in lists for entry in field.children if entry.name == "config"}
-    added = "".join(_config_entry(name, root) for name in dict.fromkeys(names) if name not in listed)
-    if not added:
+    listed = {entry.name for entry in config.model_config_list.config}
+    new = _model_configs([name for name in dict.fromkeys(names) if name not in listed], root)
+    if not new:
         return text
-    if not lists:
+    entries = model_server_config_pb2.ModelConfigList(config=new)
+    added = text_format.MessageToString(entries, indent=2, as_utf8=True)
+    if not config.HasField("model_config_list"):
         separator = "" if not text or text.endswith("\n") else "\n"
         merged = f"{text}{separator}model_config_list {{\n{added}}}\n"
-    else:  # before the closing brace of the last list (on a line of its own after the entries)
-        close = lists[-1].close
+    else:
+        # model_config_list is the file's one top-level message (Parse refuses a repeated one), so
+        # its closing bracket is the file's last; the entries go before it, on a line of their own.
+        close = [match.start() for match in _CLOSERS.finditer(text) if match.group() in "}>"][-1]
         line_start = text.rfind("\n", 0, close) + 1
         if text[line_start:close].strip():
             merged = f"{text[:close]}\n{added}{text[close:]}"
         else:
             merged = text[:line_start] + added + text[line_start:]
-    _validate_with_proto(merged, source)
+    _parse_models_config(merged, source)
     return merged
-
-
-def _validate_with_proto(text: str, source: str) -> None:
-    """Parse ``text`` with TF Serving's own ``ModelServerConfig`` when the serving API is installed."""
-    try:
-        from google.protobuf import text_format
-        from tensorflow_serving.config import model_server_config_pb2
-    except ImportError:  # the structural parse of _TextProto still checks the syntax
-        return
-    try:
-        text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
-    except text_format.ParseError as error:
-        raise ConfigError(f"{source} is not a valid ModelServerConfig ({error}); fix it or delete it") from None
-
-
-@dataclass
-class _Field:
-    name: str
-    value: str | None = None  # scalar text (strings concatenated, quotes removed)
-    children: list | None = None
-    close: int | None = None  # offset of the closing brace of a message value
-
-    def string(self, name: str) -> str | None:
-        return next((f.value for f in self.children or () if f.name == name), None)
-
-
-class _TextProto:
-    """A structural reader of protobuf text format: fields, nested messages and where they close.
-
-    Enough to find ``model_config_list``, the names of its ``config`` entries and the offset of its
-    closing brace without the schema, so a file can be extended in place, comments included.
-    """
-
-    _TOKEN = re.compile(
-        r"""\s+|\#[^\n]*|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
-        r"""|(?P<punct>[{}<>:\[\],;])|(?P<word>[-+]?[\w.]+)"""
-    )
-
-    def __init__(self, text: str, source: str):
-        self.source = source
-        self.tokens = []
-        position = 0
-        while position < len(text):
-            match = self._TOKEN.match(text, position)
-            if match is None:
-                line = text.count("\n", 0, position) + 1
-                raise ConfigError(f"{source} line {line}: cannot read {text[position:position + 20]!r}; fix it or delete it")
-            kind = match.lastgroup
-            if kind is not None:
-                self.tokens.append((kind, match.group(), match.start()))
-            position = match.end()
-        self.index = 0
-
-    def _error(self, what: str) -> ConfigError:
-        found = self.tokens[self.index][1] if self.index < len(self.tokens) else "the end of the file"
-        return ConfigError(f"{self.source}: expected {what}, found {found!r}; fix it or delete it")
-
-    def _peek(self):
-        return self.tokens[self.index] if self.index < len(self.tokens) else (None, None, None)
-
-    def fields(self, closer: str | None = None) -> list[_Field]:
-        fields = []
-        while True:
-            kind, token, offset = self._peek()
-            if kind is None:
-                if closer is not None:
-                    raise self._error(f"{closer!r}")
-                return fields
-            if token == closer:
-                self.index += 1
-                return fields
-            if kind != "word":
-                raise self._error("a field name")
-            self.index += 1
-            field = _Field(token)
-            if self._peek()[1] == ":":
-                self.index += 1
-            self._value(field)
-            if self._peek()[1] in (",", ";"):
-                self.index += 1
-            fields.append(field)
-
-    def _value(self, field: _Field) -> None:
-        kind, token, offset = self._peek()
-        if token in ("{", "<"):
-            self.index += 1
-            field.children = self.fields("}" if token == "{" else ">")
-            field.close = self.tokens[self.index - 1][2]
-        elif token == "[":
-            self.index += 1
-            while self._peek()[1] != "]":
-                self._value(_Field(field.name))
-                if self._peek()[1] == ",":
-                    self.index += 1
-            self.index += 1
-        elif kind == "string":
-            parts = []
-            while self._peek()[0] == "string":
-                parts.append(self._peek()[1][1:-1])
-                self.index += 1
-            field.value = "".join(parts)
-        elif kind == "word":
-            field.value = token
-            self.index += 1
-        else:
-            raise self._error(f"a value for {field.name!r}")
 
 
 def write_models_config(base: str | os.PathLike, serving_root: str = DEFAULT_SERVING_ROOT) -> Path:

@@ -4,12 +4,9 @@ The server replays ``<version>/assets.extra/tf_serving_warmup_requests`` (a TFRe
 serialised ``tensorflow.serving.PredictionLog`` protos, at most 1000) when it loads a version, so
 the first real request does not pay for graph optimisation and memory allocation.
 
-The records are encoded here with the protobuf wire format directly instead of through
-``tensorflow-serving-api``: exporting must not need the optional serving extra. Only the four
-fields involved are written (PredictionLog.predict_log = 6 -> PredictLog.request = 1 ->
-PredictRequest{model_spec = 1, inputs = 2} -> ModelSpec{name = 1, signature_name = 3}); the tensors
-are TensorFlow's own serialised ``TensorProto``. The tests parse the file with the real
-``prediction_log_pb2`` classes.
+The records are ``tensorflow-serving-api``'s own messages (``PredictionLog`` > ``PredictLog`` >
+``PredictRequest``), serialised deterministically (inputs in key order), so a record's bytes depend
+only on its request.
 """
 
 from __future__ import annotations
@@ -23,40 +20,30 @@ import numpy as np
 from zoo._tf import tf
 from zoo.errors import ConfigError
 
+# After zoo._tf: these messages import TensorFlow's own protos (and so TensorFlow).
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2  # noqa: E402
+
 WARMUP_FILE = "tf_serving_warmup_requests"
 MAX_RECORDS = 1000  # the server reads no more than this
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2): strings, bytes and sub-messages."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def predict_request_bytes(model_name: str, signature_name: str, inputs: Mapping[str, np.ndarray]) -> bytes:
-    """Serialised ``PredictRequest`` for ``signature_name`` of ``model_name`` with ``inputs``."""
-    model_spec = _field(1, model_name.encode()) + _field(3, signature_name.encode())
-    request = _field(1, model_spec)
+def predict_request(model_name: str, signature_name: str,
+                    inputs: Mapping[str, np.ndarray]) -> predict_pb2.PredictRequest:
+    """The ``PredictRequest`` for ``signature_name`` of ``model_name`` with ``inputs``."""
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
+    )
     for key in sorted(inputs):
-        tensor = tf.make_tensor_proto(np.asarray(inputs[key])).SerializeToString()
-        request += _field(2, _field(1, key.encode()) + _field(2, tensor))  # map entry {key, value}
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(np.asarray(inputs[key])))
     return request
 
 
 def prediction_log_bytes(model_name: str, signature_name: str, inputs: Mapping[str, np.ndarray]) -> bytes:
-    """Serialised ``PredictionLog`` holding one ``PredictLog`` whose request is the above."""
-    return _field(6, _field(1, predict_request_bytes(model_name, signature_name, inputs)))
+    """Serialised ``PredictionLog`` holding one ``PredictLog`` whose request is :func:`predict_request`'s."""
+    log = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=predict_request(model_name, signature_name, inputs))
+    )
+    return log.SerializeToString(deterministic=True)
 
 
 def example_inputs(specs: Mapping[str, tf.TensorSpec], batch_size: int) -> dict[str, np.ndarray]:

@@ -29,7 +29,7 @@ def _write_files(staging):
 
 
 def _entries(base):
-    pb2 = pytest.importorskip("tensorflow_serving.config.model_server_config_pb2")
+    from tensorflow_serving.config import model_server_config_pb2 as pb2
     config = text_format.Parse((base / repository.MODELS_CONFIG).read_text(), pb2.ModelServerConfig())
     return {c.name: c for c in config.model_config_list.config}
 
@@ -50,10 +50,7 @@ def test_models_config_is_merged_keeping_operator_edits(tmp_path):
     assert (tmp_path / repository.MODELS_CONFIG).read_text() == text
 
 
-@pytest.mark.parametrize("with_proto", [True, False])
-def test_damaged_models_config_is_refused_and_kept(tmp_path, monkeypatch, with_proto):
-    if not with_proto:  # the structural reader alone (no tensorflow-serving-api installed)
-        monkeypatch.setattr(repository, "_validate_with_proto", lambda text, source: None)
+def test_damaged_models_config_is_refused_and_kept(tmp_path):
     repository.publish(tmp_path, "a", _write_files)
     path = tmp_path / repository.MODELS_CONFIG
     path.write_text(EDITED[:-3])  # the closing brace lost
@@ -62,8 +59,7 @@ def test_damaged_models_config_is_refused_and_kept(tmp_path, monkeypatch, with_p
     assert path.read_text() == EDITED[:-3]
 
 
-def test_structural_reader_finds_entries_in_every_syntax(monkeypatch):
-    monkeypatch.setattr(repository, "_validate_with_proto", lambda text, source: None)
+def test_entries_are_found_in_every_syntax():
     text = 'model_config_list: < config: < name: "x" base_path: \'/m/x\' > config { name: "y" }; >'
     merged = repository.merge_models_config(text, ["x", "y", "z"], "/m")
     assert merged.count('name: "z"') == 1 and merged.count("name:") == 3 and merged.rstrip().endswith(">")

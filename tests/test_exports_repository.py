@@ -1,9 +1,12 @@
 """TF Serving repository layout: atomic versions, models.config, batching parameters (no TensorFlow model)."""
 
+import json
+import pathlib
 import threading
 
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
+from tensorflow_serving.config import model_server_config_pb2
 
 from exports import repository
 from zoo.errors import ConfigError
@@ -92,7 +95,6 @@ def test_bad_versions_are_refused(tmp_path):
 
 
 def test_models_config_parses_as_model_server_config(tmp_path):
-    model_server_config_pb2 = pytest.importorskip("tensorflow_serving.config.model_server_config_pb2")
     repository.publish(tmp_path, "vae", _write_files)
     repository.publish(tmp_path, "dcgan", _write_files)
     (tmp_path / "empty").mkdir()  # a model directory without versions is not served
@@ -161,3 +163,31 @@ def test_batching_parameters_parse_as_the_servers_proto(tmp_path):
 def test_bad_batching_parameters_are_refused(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         repository.BatchingParameters(**kwargs)
+
+
+BEFORE = json.loads((pathlib.Path(__file__).parent / "data" / "serving_files_before_issue31.json").read_text())
+
+
+def test_repository_files_are_byte_for_byte_what_the_hand_written_encoder_wrote():
+    # The files before tensorflow-serving-api's messages replaced the hand-written text (the
+    # fixture was written by that code): a fresh models.config, merges into operators' files
+    # (comments, '<>' brackets, an empty list, a listed model, a file with only a comment) and the
+    # batching parameters.
+    fresh = BEFORE["fresh"]
+    assert repository.models_config_text(fresh["names"], fresh["root"]) == fresh["text"]
+    for case in BEFORE["merges"]:
+        assert repository.merge_models_config(case["text"], case["names"], case["root"]) == case["merged"], case
+    for case in BEFORE["batching"]:
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in case["args"].items()}
+        assert repository.BatchingParameters(**args).text() == case["text"]
+
+
+def test_models_config_brackets_in_strings_and_comments_do_not_move_the_insertion():
+    text = ('model_config_list {  # a "}" here\n  config {\n    name: "a}>"\n    base_path: "/m/a"\n  }\n'
+            '}  # closing } >\n# > last\n')
+    merged = repository.merge_models_config(text, ["b"], "/m")
+    assert merged.startswith(text[: text.index("}  # closing")]) and merged.endswith("}  # closing } >\n# > last\n")
+    config = text_format.Parse(merged, model_server_config_pb2.ModelServerConfig())
+    assert [c.name for c in config.model_config_list.config] == ["a}>", "b"]
+    with pytest.raises(ConfigError, match="not a valid ModelServerConfig"):
+        repository.merge_models_config(text + "model_config_list { }\n", ["c"], "/m")  # a second list
