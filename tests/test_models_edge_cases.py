@@ -11,3 +11,27 @@ def test_vae_encode_decode_reconstruct_an_empty_batch():
     assert mean.shape == logvar.shape == (0, 4) and mean.dtype == np.float32
     assert vae.reconstruct(np.zeros((0, 28, 28, 1), np.float32)).shape == (0, 28, 28, 1)
     assert vae.encode(np.zeros((2, 28, 28, 1), np.float32))[0].shape == (2, 4)
+
+
+def test_model_seeds_cover_the_32_bit_range_and_refuse_values_beyond_it(tmp_path):
+    # Issue 34 item 6: the model took 2**40 and -1 (and then failed, or wrapped, inside the step).
+    import keras
+    import pytest
+
+    from training.callbacks import SampleImages
+    from zoo import data
+    from zoo.errors import ConfigError
+
+    config = {"model": "synthetic_gan", "latent_dim": 4, "data_dim": 2, "hidden": 8}
+    model = models.build_model({**config, "seed": np.uint32(2**32 - 1)})
+    assert model.seed == 2**32 - 1 and type(model.seed) is int
+    points, _ = data.arrays("ring", seed=2**32 - 1)
+    images = SampleImages(tmp_path, grid=4, pairs=1, steps=3, seed=np.int64(2**32 - 1))
+    model.fit(points[:64], batch_size=32, epochs=1, verbose=0, callbacks=[images])
+    assert (tmp_path / "epoch_0001.png").is_file()
+    assert keras.ops.all(keras.ops.isfinite(model.generator(np.zeros((1, 4), np.float32))))
+    for bad in (2**32, 2**40, -1):
+        with pytest.raises(ConfigError, match="seed must be between 0 and 4294967295"):
+            models.build_model({**config, "seed": bad})
+    with pytest.raises(ConfigError, match="SlotOffsetNoise seed must be between 0 and 4294967295"):
+        models.build_model({**config, "training_noise": {"slots": 4, "seed": -1}})

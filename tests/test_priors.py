@@ -148,9 +148,38 @@ def test_kl_divergences_have_their_closed_forms():
 def test_as_seed_forms_and_errors():
     np.testing.assert_array_equal(priors.as_seed(7).numpy(), [0, 7])
     assert priors.as_seed(tf.constant([1, 2], tf.int64)).dtype == tf.int32
-    for bad in (None, (1, 2, 3), "ab", [1.5, 2.0], True):
+    for bad in (None, (1, 2, 3), "ab", [1.5, 2.0], True, np.bool_(True), 5.0):
         with pytest.raises(ConfigError):
             priors.as_seed(bad)
+
+
+def test_integer_seeds_of_every_type_are_accepted_and_out_of_range_ones_refused():
+    # Issue 34 item 6: 2**40 drew seed 0's samples, -1 those of 2**32 - 1, NumPy/TF integers were refused.
+    prior = priors.get("normal", latent_dim=3)
+    reference = prior.sample(2, seed=5).numpy()
+    for five in (np.int64(5), np.int32(5), np.uint32(5), np.array(5), tf.constant(5), tf.constant(5, tf.int64),
+                 (0, 5), np.array([0, 5], np.int64)):
+        np.testing.assert_array_equal(prior.sample(2, seed=five).numpy(), reference)
+    symbolic = tf.function(lambda seed: prior.sample(2, seed=seed))
+    np.testing.assert_array_equal(symbolic(tf.constant(5)).numpy(), reference)  # a 0-d tensor argument
+    # The whole 32-bit range is usable and every word is its own seed.
+    top = prior.sample(2, seed=2**32 - 1).numpy()
+    np.testing.assert_array_equal(priors.as_seed(2**32 - 1).numpy(), [0, -1])
+    np.testing.assert_array_equal(priors.as_seed(3_000_000_000).numpy(), [0, 3_000_000_000 - 2**32])
+    assert not np.array_equal(top, prior.sample(2, seed=0).numpy())
+    for bad in (2**32, 2**40, -1, np.int64(-1), np.uint64(2**63)):
+        with pytest.raises(ConfigError, match="between 0 and 4294967295"):
+            prior.sample(2, seed=bad)
+    with pytest.raises(ConfigError, match="values of a seed pair must be int32"):
+        priors.as_seed((0, 2**40))
+    # The data pipelines follow the same convention (they took only int32 seeds before).
+    from zoo import data
+
+    points, _ = data.arrays("ring", seed=2**32 - 1)
+    np.testing.assert_array_equal(points, data.arrays("ring", seed=np.uint32(2**32 - 1))[0])
+    assert not np.array_equal(points, data.arrays("ring", seed=0)[0])
+    with pytest.raises(ConfigError, match="between 0 and 4294967295"):
+        data.arrays("ring", seed=2**40)
 
 
 def test_xla_sampling_compiles_and_reproduces():

@@ -19,6 +19,7 @@ from zoo._tf import tf
 import keras
 
 from zoo import losses
+from zoo._seeds import check_seed
 from zoo.errors import ConfigError
 from zoo.models import _common
 from zoo.models.slot_noise import SlotOffsetNoise
@@ -57,7 +58,7 @@ class DCGAN(keras.Model):
             GDPP Stacked-MNIST code trains with ``s = 0.1``).
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
-        seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+        seed: int seed of the training-time noise, 0 to 2**32 - 1 (stateless, see ``_common.step_seed``).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
     """
@@ -107,7 +108,7 @@ class DCGAN(keras.Model):
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.gdpp_loss_tracker = keras.metrics.Mean(name="gdpp_loss")
