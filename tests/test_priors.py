@@ -182,6 +182,42 @@ def test_integer_seeds_of_every_type_are_accepted_and_out_of_range_ones_refused(
         data.arrays("ring", seed=2**40)
 
 
+@pytest.mark.parametrize("name", ["cauchy", "gamma", "nonparametric", "normal", "uniform"])
+def test_log_prob_checks_the_event_size_as_tfp_does(name):
+    # Issue 34 item 5: a 4-d prior returned a number for 3-d or 5-d latents (gamma: +inf).
+    prior = priors.get(name, latent_dim=4)
+    tfd = priors.distributions.tfd
+    reference = tfd.Independent(tfd.Normal(tf.zeros(4), 1.0), 1)  # TFP's own behaviour, for comparison
+    for wrong in (np.zeros([3], np.float32), np.zeros([2, 5], np.float32)):
+        with pytest.raises(ValueError, match="Dimensions must be equal"):  # TFP, static shapes
+            tf.function(lambda x: reference.log_prob(x))(wrong)
+        with pytest.raises(ConfigError, match=r"Incompatible shapes: latents of shape \[.*\] vs. the event shape \[4\]"):
+            prior.log_prob(wrong)
+    # Sizes known only at run time fail there, with TensorFlow's message (as TFP's do).
+    dynamic = tf.function(lambda x: prior.log_prob(x), input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
+        dynamic(np.zeros([2, 5], np.float32))
+    z = prior.sample(3, seed=1).numpy()
+    np.testing.assert_allclose(dynamic(z).numpy(), prior.log_prob(z).numpy(), rtol=1e-6)
+    # A last axis of 1 (or a scalar) broadcasts over the event, as in TFP.
+    half = np.full([2, 1], 0.5, np.float32)
+    np.testing.assert_allclose(prior.log_prob(half).numpy(), prior.log_prob(np.full([2, 4], 0.5, np.float32)).numpy())
+    np.testing.assert_allclose(prior.log_prob(np.float32(0.5)).numpy(), prior.log_prob(np.full([4], 0.5, np.float32)))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_nan_latents_give_nan_densities_for_every_prior(jit):
+    # Issue 34 item 5: the non-parametric prior raised a raw GatherV2 error (and gave -inf under XLA).
+    x = np.array([[np.nan, 0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4]], np.float32)
+    for prior in _all_priors(latent_dim=4):
+        log_prob = tf.function(lambda x, p=prior: p.log_prob(x), jit_compile=jit)(x).numpy()
+        assert np.isnan(log_prob[0]) and np.isfinite(log_prob[1]), (prior.kind, log_prob)
+    marginal = priors.get("nonparametric", latent_dim=4).marginal
+    for method in (marginal.prob, marginal.log_prob, marginal.cdf, marginal.quantile):
+        values = tf.function(method, jit_compile=jit)(tf.constant([np.nan, 0.25], tf.float32)).numpy()
+        assert np.isnan(values[0]) and np.isfinite(values[1]), (method.__name__, values)
+
+
 def test_xla_sampling_compiles_and_reproduces():
     seed = tf.constant([5, 6], tf.int64)
     for prior in _all_priors(latent_dim=6):

@@ -23,7 +23,10 @@ def as_seed(seed) -> tf.Tensor:
     """
     if seed is None:
         raise ConfigError("a seed is required: pass a pair such as seed=(0, 42) (sampling is stateless)")
-    if tf.is_tensor(seed) and tf.get_static_value(seed) is None:
+    if tf.is_tensor(seed):
+        value = tf.get_static_value(seed)
+        if value is not None:
+            return tf.constant(seed_pair(value), tf.int32)
         if not seed.dtype.is_integer:
             raise ConfigError(f"seed must hold integers, got dtype {seed.dtype.name}")
         if seed.shape.rank == 0:
