@@ -211,3 +211,38 @@ def test_two_trainings_into_one_directory(tiny, tmp_path, capsys):
     assert main(["train", tiny, "--out", str(out), "--set", "train.steps_per_epoch=2", "--overwrite", *QUIET]) == 0
     assert f"left by pid {first.pid}" in capsys.readouterr().err
     assert json.loads((out / "run.json").read_text())["status"] == "completed" and not lock.exists()
+
+
+# ----------------------------------------------------------------------------- issue 34 item 10: sizes that cannot fit
+
+
+def test_a_latent_dim_that_cannot_fit_is_refused_up_front(tiny, tmp_path, capsys, monkeypatch):
+    from zoo.models import architectures
+
+    monkeypatch.setattr(architectures, "memory_limit", lambda: 24 * 2**30)  # the issue's machine, whatever runs this
+    out = tmp_path / "run"
+    assert main(["train", tiny, "--out", str(out), "--set", "model.latent_dim=1000000000", *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "latent_dim=1000000000: the generator's first layer" in error and "use a smaller latent_dim" in error
+    assert len(error.strip().splitlines()) == 1 and not out.exists()
+
+    # Training keeps four copies of every weight (weight, gradient, two Adam moments): a model whose
+    # weights fit but whose training state does not is refused before the optimizers are built.
+    monkeypatch.setattr(architectures, "memory_limit", lambda: 200_000)  # bytes: the tiny model's weights fit
+    assert main(["train", tiny, "--out", str(out), *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "training this model (" in error and "each kept 4 times" in error and "of memory this machine has" in error
+    assert not out.exists()
+
+    # Whatever the estimates let through and still runs out of memory while building is one line too.
+    from zoo import models
+    from zoo._tf import tf
+
+    def exhausted(config):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[9,9]\nmore")
+
+    monkeypatch.setattr(models, "build_model", exhausted)
+    assert main(["train", tiny, "--out", str(out), *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "building the model ran out of memory (ResourceExhaustedError: OOM when allocating" in error
+    assert "more" not in error and not out.exists()
