@@ -246,3 +246,45 @@ def test_a_latent_dim_that_cannot_fit_is_refused_up_front(tiny, tmp_path, capsys
     error = capsys.readouterr().err
     assert "building the model ran out of memory (ResourceExhaustedError: OOM when allocating" in error
     assert "more" not in error and not out.exists()
+
+
+# ----------------------------------------------------------------------------- issue 34 item 1: overwrite
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_zoo_run(tmp_path, capsys):
+    # The issue's repro: run.json and config.json of another tool, and the user's code beside them.
+    p = tmp_path / "p"
+    (p / "src").mkdir(parents=True)
+    (p / "run.json").write_text('{"job":1}\n')
+    (p / "config.json").write_text("{}\n")
+    (p / "src" / "main.py").write_text("code\n")
+    before = _snapshot(p)
+    for mode in (["--overwrite"], [], ["--resume"]):
+        code = main(["train", "ring_gdpp", *mode, "--out", str(p), "--set", "train.epochs=1",
+                     "--set", "train.steps_per_epoch=2", "--set", "eval.enabled=false", "--quiet"])
+        assert code == 2
+        error = capsys.readouterr().err
+        assert "holds run.json and config.json, but not a zoo run's" in error and "another --out" in error
+        assert len(error.strip().splitlines()) == 1
+        assert _snapshot(p) == before
+
+
+def test_overwrite_removes_only_what_the_run_wrote(finished, tmp_path):
+    recipe, run = _copy(finished, tmp_path)
+    mine = {"NOTES.md": b"notes", "src/main.py": b"code", "figs/loss.png": b"png", "samples/best.png": b"pick",
+            "checkpoint/README": b"keep", "tensorboard/notes.txt": b"tb"}
+    for name, content in mine.items():
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_bytes(content)
+    (run / ".config.json.abc.tmp").write_text("left by a killed write")
+    started = json.loads((run / "run.json").read_text())["started"]
+    old_events = sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+    time.sleep(1.1)  # run.json's start time has one-second resolution
+    assert main(["train", recipe, "--out", str(run), "--overwrite", *QUIET]) == 0
+    for name, content in mine.items():
+        assert (run / name).read_bytes() == content, name
+    assert not (run / ".config.json.abc.tmp").exists()
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "completed" and record["started"] != started and record["resumes"] == []
+    assert not set(old_events) & set((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["best.png", "epoch_0001.png", "interpolation_0001.png"]
