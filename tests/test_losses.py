@@ -130,6 +130,19 @@ def test_gdpp_rejects_bad_shapes_and_single_sample_batches():
         losses.gdpp_loss(np.ones((2, 3)), np.ones((2, 3)), "float16")
 
 
+def test_gdpp_takes_integer_features_and_refuses_non_numbers():
+    # Issue 34 item 12: integer arrays gave a raw TensorFlow error (IsFinite has no int kernel).
+    rng = np.random.default_rng(3)
+    real, fake = rng.integers(-5, 5, size=(6, 4)), rng.integers(-5, 5, size=(6, 4))
+    expected = _reference_gdpp(real, fake)
+    assert float(losses.gdpp_loss(real.astype(np.int32), fake.astype(np.int64))) == pytest.approx(expected, abs=1e-6)
+    assert float(losses.gdpp_loss(real.tolist(), fake.astype(np.float32))) == pytest.approx(expected, abs=1e-5)
+    with pytest.raises(ConfigError, match="real-valued features .* fake_features has dtype bool"):
+        losses.gdpp_loss(real.astype(np.float32), fake > 0)
+    with pytest.raises(ConfigError, match="real_features has dtype string"):
+        losses.gdpp_loss([["a", "b"], ["c", "d"]], fake[:2, :2].astype(np.float32))
+
+
 def test_gdpp_is_zero_with_zero_gradients_on_a_dynamic_batch_of_one():
     loss = tf.function(lambda r, f: losses.gdpp_loss(r, f), input_signature=[tf.TensorSpec([None, 3], tf.float32)] * 2)
     one, fake = tf.constant([[1.0, 2.0, 3.0]]), tf.Variable([[3.0, 1.0, 0.5]])

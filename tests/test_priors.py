@@ -148,9 +148,74 @@ def test_kl_divergences_have_their_closed_forms():
 def test_as_seed_forms_and_errors():
     np.testing.assert_array_equal(priors.as_seed(7).numpy(), [0, 7])
     assert priors.as_seed(tf.constant([1, 2], tf.int64)).dtype == tf.int32
-    for bad in (None, (1, 2, 3), "ab", [1.5, 2.0], True):
+    for bad in (None, (1, 2, 3), "ab", [1.5, 2.0], True, np.bool_(True), 5.0):
         with pytest.raises(ConfigError):
             priors.as_seed(bad)
+
+
+def test_integer_seeds_of_every_type_are_accepted_and_out_of_range_ones_refused():
+    # Issue 34 item 6: 2**40 drew seed 0's samples, -1 those of 2**32 - 1, NumPy/TF integers were refused.
+    prior = priors.get("normal", latent_dim=3)
+    reference = prior.sample(2, seed=5).numpy()
+    for five in (np.int64(5), np.int32(5), np.uint32(5), np.array(5), tf.constant(5), tf.constant(5, tf.int64),
+                 (0, 5), np.array([0, 5], np.int64)):
+        np.testing.assert_array_equal(prior.sample(2, seed=five).numpy(), reference)
+    symbolic = tf.function(lambda seed: prior.sample(2, seed=seed))
+    np.testing.assert_array_equal(symbolic(tf.constant(5)).numpy(), reference)  # a 0-d tensor argument
+    # The whole 32-bit range is usable and every word is its own seed.
+    top = prior.sample(2, seed=2**32 - 1).numpy()
+    np.testing.assert_array_equal(priors.as_seed(2**32 - 1).numpy(), [0, -1])
+    np.testing.assert_array_equal(priors.as_seed(3_000_000_000).numpy(), [0, 3_000_000_000 - 2**32])
+    assert not np.array_equal(top, prior.sample(2, seed=0).numpy())
+    for bad in (2**32, 2**40, -1, np.int64(-1), np.uint64(2**63)):
+        with pytest.raises(ConfigError, match="between 0 and 4294967295"):
+            prior.sample(2, seed=bad)
+    with pytest.raises(ConfigError, match="values of a seed pair must be int32"):
+        priors.as_seed((0, 2**40))
+    # The data pipelines follow the same convention (they took only int32 seeds before).
+    from zoo import data
+
+    points, _ = data.arrays("ring", seed=2**32 - 1)
+    np.testing.assert_array_equal(points, data.arrays("ring", seed=np.uint32(2**32 - 1))[0])
+    assert not np.array_equal(points, data.arrays("ring", seed=0)[0])
+    with pytest.raises(ConfigError, match="between 0 and 4294967295"):
+        data.arrays("ring", seed=2**40)
+
+
+@pytest.mark.parametrize("name", ["cauchy", "gamma", "nonparametric", "normal", "uniform"])
+def test_log_prob_checks_the_event_size_as_tfp_does(name):
+    # Issue 34 item 5: a 4-d prior returned a number for 3-d or 5-d latents (gamma: +inf).
+    prior = priors.get(name, latent_dim=4)
+    tfd = priors.distributions.tfd
+    reference = tfd.Independent(tfd.Normal(tf.zeros(4), 1.0), 1)  # TFP's own behaviour, for comparison
+    for wrong in (np.zeros([3], np.float32), np.zeros([2, 5], np.float32)):
+        with pytest.raises(ValueError, match="Dimensions must be equal"):  # TFP, static shapes
+            tf.function(lambda x: reference.log_prob(x))(wrong)
+        with pytest.raises(ConfigError, match=r"Incompatible shapes: latents of shape \[.*\] vs. the event shape \[4\]"):
+            prior.log_prob(wrong)
+    # Sizes known only at run time fail there, with TensorFlow's message (as TFP's do).
+    dynamic = tf.function(lambda x: prior.log_prob(x), input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
+        dynamic(np.zeros([2, 5], np.float32))
+    z = prior.sample(3, seed=1).numpy()
+    np.testing.assert_allclose(dynamic(z).numpy(), prior.log_prob(z).numpy(), rtol=1e-6)
+    # A last axis of 1 (or a scalar) broadcasts over the event, as in TFP.
+    half = np.full([2, 1], 0.5, np.float32)
+    np.testing.assert_allclose(prior.log_prob(half).numpy(), prior.log_prob(np.full([2, 4], 0.5, np.float32)).numpy())
+    np.testing.assert_allclose(prior.log_prob(np.float32(0.5)).numpy(), prior.log_prob(np.full([4], 0.5, np.float32)))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_nan_latents_give_nan_densities_for_every_prior(jit):
+    # Issue 34 item 5: the non-parametric prior raised a raw GatherV2 error (and gave -inf under XLA).
+    x = np.array([[np.nan, 0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4]], np.float32)
+    for prior in _all_priors(latent_dim=4):
+        log_prob = tf.function(lambda x, p=prior: p.log_prob(x), jit_compile=jit)(x).numpy()
+        assert np.isnan(log_prob[0]) and np.isfinite(log_prob[1]), (prior.kind, log_prob)
+    marginal = priors.get("nonparametric", latent_dim=4).marginal
+    for method in (marginal.prob, marginal.log_prob, marginal.cdf, marginal.quantile):
+        values = tf.function(method, jit_compile=jit)(tf.constant([np.nan, 0.25], tf.float32)).numpy()
+        assert np.isnan(values[0]) and np.isfinite(values[1]), (method.__name__, values)
 
 
 def test_xla_sampling_compiles_and_reproduces():

@@ -211,3 +211,80 @@ def test_two_trainings_into_one_directory(tiny, tmp_path, capsys):
     assert main(["train", tiny, "--out", str(out), "--set", "train.steps_per_epoch=2", "--overwrite", *QUIET]) == 0
     assert f"left by pid {first.pid}" in capsys.readouterr().err
     assert json.loads((out / "run.json").read_text())["status"] == "completed" and not lock.exists()
+
+
+# ----------------------------------------------------------------------------- issue 34 item 10: sizes that cannot fit
+
+
+def test_a_latent_dim_that_cannot_fit_is_refused_up_front(tiny, tmp_path, capsys, monkeypatch):
+    from zoo.models import architectures
+
+    monkeypatch.setattr(architectures, "memory_limit", lambda: 24 * 2**30)  # the issue's machine, whatever runs this
+    out = tmp_path / "run"
+    assert main(["train", tiny, "--out", str(out), "--set", "model.latent_dim=1000000000", *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "latent_dim=1000000000: the generator's first layer" in error and "use a smaller latent_dim" in error
+    assert len(error.strip().splitlines()) == 1 and not out.exists()
+
+    # Training keeps four copies of every weight (weight, gradient, two Adam moments): a model whose
+    # weights fit but whose training state does not is refused before the optimizers are built.
+    monkeypatch.setattr(architectures, "memory_limit", lambda: 200_000)  # bytes: the tiny model's weights fit
+    assert main(["train", tiny, "--out", str(out), *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "training this model (" in error and "each kept 4 times" in error and "of memory this machine has" in error
+    assert not out.exists()
+
+    # Whatever the estimates let through and still runs out of memory while building is one line too.
+    from zoo import models
+    from zoo._tf import tf
+
+    def exhausted(config):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[9,9]\nmore")
+
+    monkeypatch.setattr(models, "build_model", exhausted)
+    assert main(["train", tiny, "--out", str(out), *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "building the model ran out of memory (ResourceExhaustedError: OOM when allocating" in error
+    assert "more" not in error and not out.exists()
+
+
+# ----------------------------------------------------------------------------- issue 34 item 1: overwrite
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_zoo_run(tmp_path, capsys):
+    # The issue's repro: run.json and config.json of another tool, and the user's code beside them.
+    p = tmp_path / "p"
+    (p / "src").mkdir(parents=True)
+    (p / "run.json").write_text('{"job":1}\n')
+    (p / "config.json").write_text("{}\n")
+    (p / "src" / "main.py").write_text("code\n")
+    before = _snapshot(p)
+    for mode in (["--overwrite"], [], ["--resume"]):
+        code = main(["train", "ring_gdpp", *mode, "--out", str(p), "--set", "train.epochs=1",
+                     "--set", "train.steps_per_epoch=2", "--set", "eval.enabled=false", "--quiet"])
+        assert code == 2
+        error = capsys.readouterr().err
+        assert "holds run.json and config.json, but not a zoo run's" in error and "another --out" in error
+        assert len(error.strip().splitlines()) == 1
+        assert _snapshot(p) == before
+
+
+def test_overwrite_removes_only_what_the_run_wrote(finished, tmp_path):
+    recipe, run = _copy(finished, tmp_path)
+    mine = {"NOTES.md": b"notes", "src/main.py": b"code", "figs/loss.png": b"png", "samples/best.png": b"pick",
+            "checkpoint/README": b"keep", "tensorboard/notes.txt": b"tb"}
+    for name, content in mine.items():
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_bytes(content)
+    (run / ".config.json.abc.tmp").write_text("left by a killed write")
+    started = json.loads((run / "run.json").read_text())["started"]
+    old_events = sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+    time.sleep(1.1)  # run.json's start time has one-second resolution
+    assert main(["train", recipe, "--out", str(run), "--overwrite", *QUIET]) == 0
+    for name, content in mine.items():
+        assert (run / name).read_bytes() == content, name
+    assert not (run / ".config.json.abc.tmp").exists()
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "completed" and record["started"] != started and record["resumes"] == []
+    assert not set(old_events) & set((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["best.png", "epoch_0001.png", "interpolation_0001.png"]

@@ -25,6 +25,7 @@ from zoo._tf import tf
 
 import keras
 
+from zoo._seeds import as_int32, check_seed
 from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError, ZooError
 from zoo.models import GenerativeModel
 
@@ -291,7 +292,7 @@ class SampleImages(keras.callbacks.Callback):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.grid, self.pairs, self.steps = grid, pairs, steps
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.spec = data_spec
         self.writer = writer
         self._z_grid = self._z_pairs = None
@@ -301,8 +302,8 @@ class SampleImages(keras.callbacks.Callback):
         from zoo.latent import interpolate
 
         prior = self.model.prior
-        z_grid = prior.sample(self.grid, tf.constant([GRID_SEED, self.seed], tf.int32))
-        starts = prior.sample(self.pairs, tf.constant([INTERPOLATION_SEED, self.seed], tf.int32))
+        z_grid = prior.sample(self.grid, (GRID_SEED, as_int32(self.seed)))
+        starts = prior.sample(self.pairs, (INTERPOLATION_SEED, as_int32(self.seed)))
         paths = interpolate(np.asarray(starts), None, self.steps, method="linear", through_origin=True)
         return np.asarray(z_grid), paths  # [grid, D], [pairs, steps, D]
 

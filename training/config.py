@@ -21,6 +21,7 @@ import pathlib
 from collections.abc import Iterable, Mapping
 
 from zoo import registry
+from zoo._seeds import MAX_SEED
 from zoo.errors import ConfigError
 
 RECIPE_DIR = pathlib.Path(__file__).resolve().parent / "recipes"
@@ -96,7 +97,7 @@ SCHEMA: dict[str, Field] = {
     "version": Field((int,), minimum=1, help="The recipe format version."),
     "description": Field((str,)),
     "paper": Field((str,), help="Where the settings come from."),
-    "seed": Field((int,), minimum=0, maximum=2**32 - 1),
+    "seed": Field((int,), minimum=0, maximum=MAX_SEED),
     "data.name": Field((str,)),
     "data.batch_size": Field((int,), minimum=1),
     "data.image_size": Field((int,), nullable=True, minimum=8),

@@ -139,9 +139,19 @@ def build(config: dict, placement):
                             data_dir=data_cfg["data_dir"], **options)
     steps = _steps_per_epoch(config, dataset)
     total_steps = steps * config["train"]["epochs"]
-    with placement.scope():
-        model = zoo_models.build_model(model_config(config, spec.element_shape))
-        _compile(model, config, total_steps, placement.jit)
+    from zoo._tf import tf
+
+    try:
+        with placement.scope():
+            model = zoo_models.build_model(model_config(config, spec.element_shape))
+            check_training_memory(model, config)
+            _compile(model, config, total_steps, placement.jit)
+    except (tf.errors.ResourceExhaustedError, MemoryError) as error:
+        # Sizes the up-front estimates let through (initialisers need temporary copies, GPUs hold less).
+        raise ConfigError(
+            f"building the model ran out of memory ({type(error).__name__}: {_first_line(error)}); lower "
+            "model.latent_dim or model.options.width."
+        ) from None
     if placement.jit and not model.jit_compile:
         raise ConfigError(
             "--jit: Keras would not XLA-compile this model's train step (TensorFlow's op determinism is on, "
@@ -149,6 +159,33 @@ def build(config: dict, placement):
         )
     strategy_lib.adapt_model(model, placement)
     return model, dataset, spec, steps
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line for line in str(error).splitlines() if line.strip()] or [""]
+    return lines[0][:300]
+
+
+def check_training_memory(model, config: dict) -> None:
+    """Refuse (``ConfigError``) a model whose training state cannot fit in this machine's memory.
+
+    A lower bound: every trainable float32 weight is kept four times while training (the weight, its
+    gradient and Adam's two moments; five with ``train.ema``), every other weight once. Activations
+    come on top, so a model that passes may still run out of memory, but one refused here cannot fit.
+    """
+    import numpy as np
+
+    from zoo.models.architectures import check_fits
+
+    copies = 4 if config["train"]["ema"] is None else 5
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    other = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    check_fits(
+        4 * (copies * trainable + other),
+        f"training this model ({trainable:,} trainable weights, each kept {copies} times: weight, gradient, Adam "
+        f"moments{', EMA' if copies == 5 else ''})",
+        "lower model.latent_dim or model.options.width, or train on a machine with more memory.",
+    )
 
 
 def set_determinism(deterministic: bool) -> None:

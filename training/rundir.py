@@ -2,7 +2,8 @@
 
 Layout of ``RUN_DIR``::
 
-    run.json            recipe, status (running | completed | stopped_nan | failed), times, command, message
+    run.json            recipe, status (running | completed | stopped_nan | failed | interrupted), times, command,
+                        message
     config.json         the resolved, validated config
     environment.json    Python/TensorFlow/Keras/TFP/NumPy versions, platform, devices, strategy, precision
     history.csv         one row per completed epoch: epoch, step, every tracked loss, seconds
@@ -15,7 +16,8 @@ Layout of ``RUN_DIR``::
     .lock               while a process trains into it: that process's pid, host and start time
 
 Every JSON file is written to a temporary name and renamed, so a killed run never leaves half a file.
-One process at a time owns a run directory (:class:`RunLock`).
+One process at a time owns a run directory (:class:`RunLock`). ``--overwrite`` deletes only these
+entries (:meth:`RunDir.remove_outputs`); other files in the directory are left alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import json
 import os
 import pathlib
 import platform
-import shutil
 import socket
 import sys
 import tempfile
@@ -49,6 +50,22 @@ CHECKPOINT_DIR = "checkpoint"
 SAMPLES_DIR = "samples"
 TENSORBOARD_DIR = "tensorboard"
 LOCK_FILE = ".lock"
+STATUSES = ("running", "completed", "stopped_nan", "failed", "interrupted")
+
+# Everything a run writes, and so all that --overwrite removes: anything else in a run directory
+# (a user's notes, code, figures) is not the zoo's to delete. Top-level files, with the temporary
+# names of their atomic writes (write_atomic's ".NAME.*.tmp", model.save's ".model.tmp.keras"), and
+# per sub-directory the patterns of its files (the directory goes too once nothing else is in it).
+RUN_FILES = (RUN_FILE, CONFIG_FILE, ENVIRONMENT_FILE, HISTORY_CSV, HISTORY_JSON, METRICS_FILE, MODEL_FILE)
+RUN_TEMPORARIES = (".*.tmp", ".model.tmp.keras")
+RUN_DIRECTORIES = {
+    CHECKPOINT_DIR: ("state.json", "epoch_*.weights.h5", ".*.tmp", ".tmp-epoch_*.weights.h5"),
+    SAMPLES_DIR: ("epoch_*.png", "interpolation_*.png"),
+    TENSORBOARD_DIR: ("events.out.tfevents.*",),
+}
+# What a record must hold to be a zoo run's (a run.json or config.json of another tool is not).
+_RUN_KEYS = {"recipe", "status", "started"}
+_CONFIG_KEYS = {"version", "data", "model", "train"}
 
 
 def now() -> str:
@@ -196,7 +213,29 @@ class RunDir:
         return self.path / TENSORBOARD_DIR
 
     def is_run(self) -> bool:
-        return (self.path / RUN_FILE).is_file() and (self.path / CONFIG_FILE).is_file()
+        """Whether the directory holds a zoo run: ``run.json`` and ``config.json`` with the zoo's keys.
+
+        A damaged record (not readable JSON) still counts, as long as the other one is the zoo's:
+        resuming then names the damage, and ``--overwrite`` may replace the run. Records that read
+        as another tool's JSON make the directory not a run.
+        """
+        kinds = {self._record_kind(RUN_FILE, _RUN_KEYS), self._record_kind(CONFIG_FILE, _CONFIG_KEYS)}
+        return "zoo" in kinds and not kinds & {"missing", "foreign"}
+
+    def _record_kind(self, name: str, keys: set) -> str:
+        """``"zoo"``, ``"damaged"``, ``"foreign"`` (JSON without the zoo's keys) or ``"missing"``."""
+        path = self.path / name
+        if not path.is_file():
+            return "missing"
+        try:
+            value = read_json(path)
+        except CorruptFileError:
+            return "damaged"
+        if not isinstance(value, dict) or not keys <= set(value):
+            return "foreign"
+        if name == RUN_FILE and value["status"] not in STATUSES:
+            return "foreign"
+        return "zoo"
 
     def run_record(self) -> dict:
         return self._record(RUN_FILE)
@@ -265,8 +304,15 @@ class RunDir:
                 raise ConfigError(f"--resume: {self.path} holds no run to resume. Drop --resume to start one.")
             return "fresh"
         if not self.is_run():
+            if (self.path / RUN_FILE).is_file() and (self.path / CONFIG_FILE).is_file():
+                raise ConfigError(
+                    f"{self.path} holds {RUN_FILE} and {CONFIG_FILE}, but not a zoo run's (they lack the keys zoo train "
+                    "writes); refusing to write into it, and --overwrite would delete files the zoo did not write. "
+                    "Choose another --out directory."
+                )
+            missing = RUN_FILE if not (self.path / RUN_FILE).is_file() else CONFIG_FILE
             raise ConfigError(
-                f"{self.path} is not empty and holds no zoo run ({RUN_FILE} missing); refusing to write into "
+                f"{self.path} is not empty and holds no zoo run ({missing} missing); refusing to write into "
                 "it. Choose another --out directory."
             )
         if overwrite:
@@ -312,8 +358,7 @@ class RunDir:
         """Create the directory (replacing an old run for ``mode="replace"``) and record the config,
         the environment and a ``running`` status."""
         if mode == "replace":
-            for entry in self.entries():  # the lock stays: this process still owns the directory
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            self.remove_outputs()
         self.path.mkdir(parents=True, exist_ok=True)
         resumed = mode == "resume"
         record = self.run_record() if resumed else {"recipe": config.get("recipe"), "started": now(), "resumes": []}
@@ -323,6 +368,33 @@ class RunDir:
         write_json(self.path / CONFIG_FILE, config)
         write_json(self.path / ENVIRONMENT_FILE, environment)
         write_json(self.path / RUN_FILE, record)
+
+    def remove_outputs(self) -> list[pathlib.Path]:
+        """Delete what a run writes (:data:`RUN_FILES`, :data:`RUN_DIRECTORIES`), nothing else; returns
+        what was deleted. The lock stays: the caller owns the directory. Symbolic links are not followed."""
+        removed = []
+
+        def unlink(path: pathlib.Path) -> None:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(path)
+
+        for name in RUN_FILES:
+            unlink(self.path / name)
+        for pattern in RUN_TEMPORARIES:
+            for path in self.path.glob(pattern):
+                unlink(path)
+        for name, patterns in RUN_DIRECTORIES.items():
+            directory = self.path / name
+            if directory.is_symlink() or not directory.is_dir():
+                continue
+            for pattern in patterns:
+                for path in directory.glob(pattern):
+                    unlink(path)
+            with contextlib.suppress(OSError):  # kept while it holds files the run did not write
+                directory.rmdir()
+                removed.append(directory)
+        return removed
 
     def finish(self, status: str, message: str = "", **extra) -> None:
         record = self.run_record()

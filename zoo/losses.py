@@ -133,7 +133,8 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
 
     Args:
         real_features: ``[B, d]`` features of real samples (the discriminator's or encoder's last
-            hidden layer), any float dtype. Gradients flow into both arguments.
+            hidden layer), any float dtype (integer arrays are cast to ``compute_dtype``). Gradients
+            flow into both (float) arguments.
         fake_features: ``[B, d]`` features of generated samples, same shape.
         compute_dtype: dtype of the kernel and eigen-decomposition, ``"float64"`` or ``"float32"``.
 
@@ -145,12 +146,12 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
         sample has a single eigenvalue and no diversity to measure, so the term is skipped.
 
     Raises:
-        ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, or an
-            unknown ``compute_dtype``.
+        ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, features
+            that are not numbers (bool, string, complex), or an unknown ``compute_dtype``.
     """
     check_gdpp_options(compute_dtype)
-    real_features = tf.convert_to_tensor(real_features)
-    fake_features = tf.convert_to_tensor(fake_features)
+    real_features = _real_valued(real_features, "real_features", compute_dtype)
+    fake_features = _real_valued(fake_features, "fake_features", compute_dtype)
     if real_features.shape.rank != 2 or real_features.shape != fake_features.shape:
         raise ConfigError(
             "gdpp_loss needs real and fake features of the same shape [batch, features]; got "
@@ -178,6 +179,20 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
     if real_features.shape[0] is None:
         loss = tf.where(tf.shape(real_features)[0] >= 2, loss, tf.zeros_like(loss))
     return tf.cast(loss, tf.float32)
+
+
+def _real_valued(features, name, compute_dtype):
+    """``features`` as a float tensor: float dtypes as given, integers cast to ``compute_dtype``
+    (exactly, below 2**53); booleans, strings and complex numbers refused."""
+    features = tf.convert_to_tensor(features)
+    if features.dtype.is_floating:
+        return features
+    if features.dtype.is_integer:
+        return tf.cast(features, compute_dtype)
+    raise ConfigError(
+        f"gdpp_loss needs real-valued features (a float or integer array), but {name} has dtype "
+        f"{features.dtype.name}; pass the discriminator's or encoder's float features."
+    )
 
 
 def check_gdpp_options(compute_dtype, prefix=""):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from zoo._seeds import seed_pair  # noqa: F401  (the datasets' seed convention)
 from zoo.errors import ConfigError
 
 # Largest image side accepted: one 1024x1024x3 float32 batch of 64 is already 800 MB.
@@ -70,26 +71,6 @@ def options(name: str, given: Mapping, accepted: Mapping) -> dict:
             f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; it accepts: {listed}.{hints}"
         )
     return {**accepted, **given}
-
-
-def seed_pair(seed) -> tuple[int, int]:
-    """The project's seed convention: an int ``s`` means ``(0, s)``; otherwise two int32 values."""
-    if isinstance(seed, bool):
-        raise ConfigError(f"seed must be an int or a pair of ints, got {seed!r}.")
-    if isinstance(seed, numbers.Integral):
-        pair = (0, int(seed))
-    else:
-        try:
-            values = np.asarray(seed)
-        except Exception:  # tensors, odd objects: reported below with the same message
-            values = None
-        if values is None or values.shape != (2,) or not np.issubdtype(values.dtype, np.integer):
-            raise ConfigError(f"seed must be an int or a pair of ints (a, b), got {seed!r}.")
-        pair = (int(values[0]), int(values[1]))
-    for part in pair:
-        if not -(2**31) <= part < 2**31:
-            raise ConfigError(f"seed values must fit in int32, got {seed!r}.")
-    return pair
 
 
 def rng(seed, *stream: int) -> np.random.Generator:

@@ -16,7 +16,6 @@ import sys
 import tempfile
 
 MODEL_FILE = "model.keras"
-MAX_SEED = 2**32 - 1  # what `zoo train` accepts as its seed
 
 
 def register(subparsers) -> None:
@@ -138,6 +137,7 @@ def _check_writable(path: pathlib.Path) -> None:
 
 
 def run(args) -> int:
+    from zoo._seeds import check_seed
     from zoo.errors import ConfigError
     from zoo.metrics.evaluate import METRICS, evaluate, format_table
 
@@ -147,8 +147,7 @@ def run(args) -> int:
         return 0
     if not args.model:
         raise ConfigError("give MODEL_OR_RUN: a .keras file, a run directory or a preset name.")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}.")
+    check_seed(args.seed, "--seed")
     if args.json:
         _check_writable(pathlib.Path(args.json))  # before the metrics take minutes
     model, recorded = load_target(args.model)

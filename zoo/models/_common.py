@@ -10,6 +10,7 @@ import keras
 # Where Keras' MonitorCallback looks for a metric's direction (see LossTrackers).
 from keras.src.trainers.compile_utils import MetricsList
 
+from zoo._seeds import as_int32
 from zoo.errors import ConfigError
 from zoo.priors import as_layer
 from zoo.priors.seeds import fresh_or_seed
@@ -141,7 +142,7 @@ def step_seed(seed, step, stream):
     """
     context = tf.distribute.get_replica_context()
     replica = context.replica_id_in_sync_group if context is not None else 0
-    key = tf.stack([tf.constant(seed, tf.int32), tf.cast(step, tf.int32)])
+    key = tf.stack([tf.constant(as_int32(seed), tf.int32), tf.cast(step, tf.int32)])
     key = tf.random.experimental.stateless_fold_in(key, tf.cast(replica, tf.int32))
     return tf.random.experimental.stateless_fold_in(key, stream)
 

@@ -19,6 +19,7 @@ from zoo._tf import tf
 import keras
 
 from zoo import losses
+from zoo._seeds import check_seed
 from zoo.errors import ConfigError
 from zoo.models import _common
 from zoo.models.base import GenerativeModel, OptimizerSlot
@@ -52,7 +53,7 @@ class DCGAN(GenerativeModel):
         label_smoothing: one-sided smoothing ``s`` in [0, 1): the real target becomes ``1 - s``.
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
-        seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+        seed: int seed of the training-time noise, 0 to 2**32 - 1 (stateless, see ``_common.step_seed``).
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class DCGAN(GenerativeModel):
         self.label_smoothing = float(label_smoothing)
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.gdpp_loss_tracker = keras.metrics.Mean(name="gdpp_loss")

@@ -20,6 +20,7 @@ from zoo._tf import tf
 
 import keras
 
+from zoo._seeds import check_seed
 from zoo.errors import ConfigError
 
 
@@ -57,9 +58,7 @@ class SlotOffsetNoise(keras.layers.Layer):
             raise ConfigError(f"SlotOffsetNoise scale must be >= 0, got {scale!r}.")
         if not self.low < self.high:
             raise ConfigError(f"SlotOffsetNoise needs low < high, got low={low!r}, high={high!r}.")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ConfigError(f"SlotOffsetNoise seed must be an int, got {seed!r}.")
-        self.seed = int(seed)
+        self.seed = check_seed(seed, "SlotOffsetNoise seed")
         offsets = np.random.default_rng(self.seed).uniform(self.low, self.high, (self.slots, self.latent_dim))
         self.offsets = self.add_weight(
             shape=(self.slots, self.latent_dim), initializer="zeros", trainable=False, name="offsets"

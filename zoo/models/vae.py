@@ -25,6 +25,7 @@ from zoo._tf import tf
 import keras
 
 from zoo import losses
+from zoo._seeds import check_seed
 from zoo.errors import ConfigError
 from zoo.models import _common
 from zoo.models.base import GenerativeModel
@@ -48,7 +49,7 @@ class VAE(GenerativeModel):
         reconstruction_scale: standard deviation of the Gaussian likelihood (images in [-1, 1]).
         kl_weight: weight of the KL term (1 is the ELBO).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
-        seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
+        seed: int seed of the training-time noise, 0 to 2**32 - 1 (stateless, see ``_common.step_seed``).
     """
 
     encodes = True
@@ -103,7 +104,7 @@ class VAE(GenerativeModel):
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
         self.gdpp_compute_dtype = gdpp_compute_dtype
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")

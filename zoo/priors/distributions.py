@@ -141,6 +141,25 @@ class LatentDistribution(StatelessSampling, tfd.distribution.AutoCompositeTensor
         """CDF of one coordinate at ``x`` (float64 NumPy, any shape)."""
         raise NotImplementedError
 
+    def _event(self, x):
+        """``x [..., k]`` broadcast against the event shape ``[latent_dim]``, as TFP's distributions do.
+
+        ``k`` must be ``latent_dim`` or 1 (a scalar counts as ``k = 1``). A size known while tracing
+        that does not broadcast raises ``ConfigError`` (a ``ValueError``, as TFP raises for static
+        shapes); one known only at run time fails there with TensorFlow's "Incompatible shapes",
+        exactly like ``tfd.Independent`` / ``tfd.MultivariateNormalDiag``.
+        """
+        size = x.shape[-1] if x.shape.rank else 1 if x.shape.rank == 0 else None
+        if size == self._latent_dim:
+            return x
+        if size not in (None, 1):
+            raise ConfigError(
+                f"Incompatible shapes: latents of shape {x.shape.as_list()} vs. the event shape [{self._latent_dim}] "
+                f"of this prior (latent_dim={self._latent_dim}); pass latents whose last axis has {self._latent_dim} "
+                "values."
+            )
+        return x + tf.zeros([self._latent_dim], x.dtype)
+
     #: True when ``sample`` equals ``from_words`` of the native words: one uint32 word per value,
     #: ``[n, latent_dim]``.
     draws_from_words = False
@@ -209,6 +228,7 @@ class IIDPrior(LatentDistribution):
         return self._broadcast(self._marginal.mode())
 
     def _log_prob(self, x):
+        x = self._event(x)
         return tf.reduce_sum(self._marginal.log_prob(x), axis=-1) + flat_gradient_link(x)
 
 
@@ -375,6 +395,7 @@ class Gamma(LatentDistribution):
         return tf.sqrt(radius2)[:, None] * direction
 
     def _log_prob(self, x):
+        x = self._event(x)
         d = float(self._latent_dim)
         radius2 = tf.reduce_sum(tf.square(x), axis=-1)
         log_sphere = math.log(2.0) + 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d)

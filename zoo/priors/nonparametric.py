@@ -129,6 +129,11 @@ def count_less_equal(sorted_values, x):
     return count
 
 
+def _nan_where_nan(x, values):
+    """``values`` with NaN wherever ``x`` is NaN (NaN in, NaN out, as TFP's distributions do)."""
+    return tf.where(tf.math.is_nan(x), tf.constant(float("nan"), values.dtype), values)
+
+
 class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribution):
     """Piecewise-constant density on ``[low, high]`` with ``len(probs)`` equal bins (scalar event).
 
@@ -220,8 +225,13 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         return tf.math.cumsum(probs64, exclusive=True)
 
     def _bin_of(self, x):
-        """Bin index of ``x`` (clipped into range) and the position inside it in [0, 1]."""
+        """Bin index of ``x`` (clipped into range) and the position inside it in [0, 1].
+
+        NaN maps to bin 0 (the callers return NaN for it): cast to int32 it would be -2**31, an index
+        ``gather`` refuses on a CPU and clamps silently under XLA.
+        """
         scaled = (x - self._low) / self.width
+        scaled = tf.where(tf.math.is_nan(scaled), tf.zeros_like(scaled), scaled)
         index = tf.clip_by_value(tf.floor(scaled), 0.0, self._bins - 1.0)
         return tf.cast(index, tf.int32), tf.clip_by_value(scaled - index, 0.0, 1.0)
 
@@ -244,7 +254,8 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         index, _ = self._bin_of(x)
         density = tf.cast(tf.gather(self._probs64(), index), tf.float32) / self.width
         inside = (x >= self._low) & (x <= self._high)
-        return tf.where(inside, density, tf.zeros_like(density)) + flat_gradient_link(x[..., tf.newaxis])
+        density = tf.where(inside, density, tf.zeros_like(density)) + flat_gradient_link(x[..., tf.newaxis])
+        return _nan_where_nan(x, density)
 
     def _log_prob(self, x):
         return tf.math.log(self._prob(x))
@@ -260,7 +271,7 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         index, position = self._bin_of(x)
         below = tf.gather(self._cdf_before(probs64), index)
         value = below + tf.gather(probs64, index) * tf.cast(position, tf.float64)
-        return tf.cast(tf.clip_by_value(value, 0.0, 1.0), tf.float32)
+        return _nan_where_nan(x, tf.cast(tf.clip_by_value(value, 0.0, 1.0), tf.float32))
 
     def _quantile(self, q):
         probs64 = self._probs64()
@@ -271,7 +282,7 @@ class Histogram(StatelessSampling, tfd.distribution.AutoCompositeTensorDistribut
         mass = tf.gather(probs64, index)
         position = tf.math.divide_no_nan(q64 - tf.gather(before, index), mass)
         value = self._low + (tf.cast(index, tf.float64) + tf.clip_by_value(position, 0.0, 1.0)) * self.width
-        return tf.cast(value, tf.float32)
+        return _nan_where_nan(q, tf.cast(value, tf.float32))
 
     def _centres64(self):
         return self._low + (tf.range(self._bins, dtype=tf.float64) + 0.5) * self.width

@@ -7,34 +7,34 @@ samplers want an int32 ``[2]`` tensor. Everything that samples goes through :fun
 from __future__ import annotations
 
 from zoo._tf import tf
+from zoo._seeds import seed_pair
 from zoo.errors import ConfigError
 
 
 def as_seed(seed) -> tf.Tensor:
     """Return ``seed`` as an int32 tensor of shape ``[2]``.
 
-    Accepts a pair (tuple, list, NumPy array or tensor, int32 or int64) or a plain Python int ``s``,
-    which means ``(0, s)``. int64 values are cast (wrapping modulo 2**32), as Keras seed generators
-    produce int64 pairs.
+    Concrete seeds follow :mod:`zoo._seeds`: an integer ``s`` (Python, NumPy or a 0-d tensor) in
+    ``[0, 2**32 - 1]`` means ``(0, s)``; a pair (tuple, list, NumPy array or tensor) holds two int32
+    values. Out-of-range values are refused (``ConfigError``), never wrapped. Symbolic tensors (inside
+    a ``tf.function``), whose values are unknown until run time, are only checked for dtype and
+    shape and then cast to int32: a 0-d one means ``(0, s)``, int64 pairs (as Keras seed generators
+    make) wrap modulo ``2**32``.
     """
     if seed is None:
         raise ConfigError("a seed is required: pass a pair such as seed=(0, 42) (sampling is stateless)")
-    if isinstance(seed, bool):
-        raise ConfigError(f"seed must be an int or a pair of ints, got {seed!r}")
-    if isinstance(seed, int):
-        seed = (0, seed)
-    if not tf.is_tensor(seed):
-        try:
-            seed = tf.constant(seed)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"seed must be an int or a pair of ints, got {seed!r}") from error
-    if not (seed.dtype.is_integer):
-        raise ConfigError(f"seed must hold integers, got dtype {seed.dtype.name}")
-    if seed.shape.rank is not None and seed.shape.as_list() != [2]:
-        raise ConfigError(f"seed must have shape [2], got {seed.shape.as_list()}")
-    if seed.dtype != tf.int32:
-        seed = tf.cast(seed, tf.int32)
-    return seed
+    if tf.is_tensor(seed):
+        value = tf.get_static_value(seed)
+        if value is not None:
+            return tf.constant(seed_pair(value), tf.int32)
+        if not seed.dtype.is_integer:
+            raise ConfigError(f"seed must hold integers, got dtype {seed.dtype.name}")
+        if seed.shape.rank == 0:
+            return tf.stack([tf.constant(0, tf.int32), tf.cast(seed, tf.int32)])
+        if seed.shape.rank is not None and seed.shape.as_list() not in ([2], [None]):
+            raise ConfigError(f"seed must have shape [2], got {seed.shape.as_list()}")
+        return tf.ensure_shape(tf.cast(seed, tf.int32), [2])
+    return tf.constant(seed_pair(seed), tf.int32)
 
 
 def fresh_or_seed(seed) -> tf.Tensor:
