@@ -94,7 +94,19 @@ def test_zoo_never_imports_training_or_exports():
         f"{path.relative_to(ROOT)} imports {name}"
         for path in (ROOT / "zoo").rglob("*.py")
         for name in _imported_modules(path)
-        if name.split(".")[0] in {"training", "exports"}
+        if name.split(".")[0] in {"training", "exports", "demo"}
+    ]
+    assert offenders == []
+
+
+def test_nothing_but_the_demo_imports_the_demo():
+    # The demo page sits on top (it uses zoo and exports); nothing below may need Gradio.
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package in ("zoo", "training", "exports")
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imported_modules(path)
+        if name.split(".")[0] in {"demo", "gradio"}
     ]
     assert offenders == []
 
