@@ -39,8 +39,8 @@ __all__ = [
 
 MODEL_KINDS = ("dcgan", "synthetic_gan", "vae")
 
-_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "seed", "compile",
-                "jit_compile"}
+_COMMON_KEYS = {"model", "latent_dim", "prior", "diversity_weight", "gdpp_compute_dtype", "gdpp_eigenvalue_term",
+                "gdpp_centre_features", "seed", "compile", "jit_compile"}
 _GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
@@ -121,6 +121,9 @@ def build_model(config: dict):
     * vae: ``reconstruction`` (``"bernoulli"``), ``reconstruction_scale`` (0.1), ``kl_weight`` (1),
       ``optimizer`` or ``learning_rate`` (1e-3) with ``beta_1`` (0.9), ``beta_2``, ``epsilon``.
     * ``gdpp_compute_dtype`` (``"float64"``), ``seed`` (0), ``compile`` (True), ``jit_compile`` ("auto").
+    * GDPP options beyond the authors' code (``zoo.losses.gdpp_loss``): ``gdpp_eigenvalue_term``
+      (``"authors_code"``, or ``"paper_sum"``: the paper's equation-5 weight) and
+      ``gdpp_centre_features`` (False, or True: batch-centred features).
 
     Raises:
         ConfigError: unknown ``model`` or key, or a bad value.
@@ -138,6 +141,8 @@ def build_model(config: dict):
     config = {**_GAN_DEFAULTS.get(kind, {}), **config}
     shared = dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
+        gdpp_eigenvalue_term=config.get("gdpp_eigenvalue_term", "authors_code"),
+        gdpp_centre_features=config.get("gdpp_centre_features", False),
         seed=config.get("seed", 0),
     )
     if kind == "vae":

@@ -57,6 +57,11 @@ class DCGAN(keras.Model):
             GDPP Stacked-MNIST code trains with ``s = 0.1``).
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
+        gdpp_eigenvalue_term: ``"authors_code"`` (default) or ``"paper_sum"``, the GDPP eigenvalue
+            term at the paper's equation-5 weight (a departure from the authors' code; see
+            ``zoo.losses.gdpp_loss``).
+        gdpp_centre_features: ``False`` (default) or ``True``: GDPP compares batch-centred features
+            (a departure from the authors' code; see ``zoo.losses.gdpp_loss``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
         training_noise: ``None`` (train on prior samples) or a ``SlotOffsetNoise`` (or its config
             dict) whose latents ``train_step`` uses instead; its ``latent_dim`` must be the model's.
@@ -74,6 +79,8 @@ class DCGAN(keras.Model):
         seed=0,
         label_smoothing_mode="one_sided",
         training_noise=None,
+        gdpp_eigenvalue_term="authors_code",
+        gdpp_centre_features=False,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
@@ -102,11 +109,13 @@ class DCGAN(keras.Model):
         self.training_noise = self._resolve_training_noise(training_noise)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvalue_term, gdpp_centre_features, prefix="gdpp_")
         self.label_smoothing = float(label_smoothing)
         self.label_smoothing_mode = label_smoothing_mode
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvalue_term = gdpp_eigenvalue_term
+        self.gdpp_centre_features = gdpp_centre_features
         self.seed = int(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -179,6 +188,8 @@ class DCGAN(keras.Model):
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvalue_term=self.gdpp_eigenvalue_term,
+            gdpp_centre_features=self.gdpp_centre_features,
             seed=self.seed,
             label_smoothing_mode=self.label_smoothing_mode,
             training_noise=(
@@ -222,7 +233,9 @@ class DCGAN(keras.Model):
         g_loss = losses.generator_loss(fake_logits, label_smoothing=smoothing)
         if self.diversity_weight <= 0:
             return g_loss, None
-        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        diversity = losses.gdpp_loss(
+            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvalue_term, self.gdpp_centre_features
+        )
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
     def _record(self, d_loss, g_loss, diversity, real):

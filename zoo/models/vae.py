@@ -47,6 +47,11 @@ class VAE(keras.Model):
         reconstruction_scale: standard deviation of the Gaussian likelihood (images in [-1, 1]).
         kl_weight: weight of the KL term (1 is the ELBO).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
+        gdpp_eigenvalue_term: ``"authors_code"`` (default) or ``"paper_sum"``, the GDPP eigenvalue
+            term at the paper's equation-5 weight (a departure from the authors' code; see
+            ``zoo.losses.gdpp_loss``).
+        gdpp_centre_features: ``False`` (default) or ``True``: GDPP compares batch-centred features
+            (a departure from the authors' code; see ``zoo.losses.gdpp_loss``).
         seed: int seed of the training-time noise (stateless, see ``_common.step_seed``).
     """
 
@@ -61,6 +66,8 @@ class VAE(keras.Model):
         kl_weight=1.0,
         gdpp_compute_dtype="float64",
         seed=0,
+        gdpp_eigenvalue_term="authors_code",
+        gdpp_centre_features=False,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "VAE")
@@ -95,11 +102,13 @@ class VAE(keras.Model):
             raise ConfigError(
                 f"reconstruction_scale must be > 0 and kl_weight >= 0, got {reconstruction_scale}, {kl_weight}."
             )
-        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvalue_term, gdpp_centre_features, prefix="gdpp_")
         self.reconstruction = reconstruction
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvalue_term = gdpp_eigenvalue_term
+        self.gdpp_centre_features = gdpp_centre_features
         self.seed = int(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -174,6 +183,8 @@ class VAE(keras.Model):
             reconstruction_scale=self.reconstruction_scale,
             kl_weight=self.kl_weight,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvalue_term=self.gdpp_eigenvalue_term,
+            gdpp_centre_features=self.gdpp_centre_features,
             seed=self.seed,
         )
         return config
@@ -210,7 +221,9 @@ class VAE(keras.Model):
             return loss, reconstruction, kl, None
         fakes = self._to_images(self.decoder(self.prior.sample(batch, prior_seed), training=training))
         _, _, fake_features = self.encoder(fakes, training=training)
-        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        diversity = losses.gdpp_loss(
+            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvalue_term, self.gdpp_centre_features
+        )
         return loss + self.diversity_weight * diversity, reconstruction, kl, diversity
 
     def _record(self, images, loss, reconstruction, kl, diversity):
