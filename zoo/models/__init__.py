@@ -15,6 +15,7 @@ from zoo.models.architectures import (
     vae_decoder,
     vae_encoder,
 )
+from zoo.models.batch_norm import recalibrate_batch_norm
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
 from zoo.models.saving import load_file
 from zoo.models.slot_noise import SlotOffsetNoise
@@ -31,6 +32,7 @@ __all__ = [
     "dcgan_discriminator",
     "dcgan_generator",
     "load_file",
+    "recalibrate_batch_norm",
     "synthetic_discriminator",
     "synthetic_generator",
     "vae_decoder",
