@@ -48,10 +48,11 @@ _GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "beta_2", "epsilon"}
 _KEYS = {
     "dcgan": _COMMON_KEYS | _GAN_KEYS | {"image_size", "channels", "width", "discriminator_width",
-                                        "discriminator_batch_norm"},
+                                        "discriminator_batch_norm", "initializer"},
     "synthetic_gan": _COMMON_KEYS | _GAN_KEYS | {"data_dim", "hidden"},
-    "vae": _COMMON_KEYS | {"image_size", "channels", "width", "reconstruction", "reconstruction_scale",
-                           "kl_weight", "optimizer", "learning_rate", "beta_1", "beta_2", "epsilon"},
+    "vae": _COMMON_KEYS | {"image_size", "channels", "width", "initializer", "reconstruction",
+                           "reconstruction_scale", "kl_weight", "optimizer", "learning_rate", "beta_1", "beta_2",
+                           "epsilon"},
 }
 # Paper settings per kind: (latent_dim, prior, D lr, G lr, beta_2, epsilon) / VAE lr.
 _GAN_DEFAULTS = {
@@ -109,7 +110,9 @@ def build_model(config: dict):
       (dcgan), ``"normal"`` (synthetic_gan, vae).
     * ``diversity_weight``: GDPP weight, ``0`` (off, default) or a number, or ``"paper"`` for
       ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
-    * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
+    * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64),
+      ``initializer`` (``"dcgan_normal"``: N(0, 0.02); ``"tflib_uniform"``: the GDPP authors' tflib
+      initialisers, see ``zoo.models.architectures``).
     * dcgan: ``discriminator_width`` (``width``); a quarter of ``width`` is the VEEGAN / Unrolled-GAN
       "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
       ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
@@ -150,7 +153,7 @@ def build_model(config: dict):
     if kind == "vae":
         latent_dim = config.get("latent_dim", 128)
         image = dict(image_size=config.get("image_size", 28), channels=config.get("channels", 3),
-                     width=config.get("width", 64))
+                     width=config.get("width", 64), initializer=config.get("initializer", "dcgan_normal"))
         model = VAE(
             vae_encoder(latent_dim=latent_dim, **image),
             vae_decoder(latent_dim=latent_dim, **image),
@@ -171,7 +174,7 @@ def build_model(config: dict):
     latent_dim = config["latent_dim"]
     if kind == "dcgan":
         image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
-                     width=config.get("width", 64))
+                     width=config.get("width", 64), initializer=config.get("initializer", "dcgan_normal"))
         generator = dcgan_generator(latent_dim=latent_dim, **image)
         discriminator = dcgan_discriminator(**{**image, "width": config.get("discriminator_width", image["width"])},
                                             batch_norm=config.get("discriminator_batch_norm", True))
