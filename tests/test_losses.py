@@ -10,33 +10,38 @@ from zoo import losses
 from zoo.errors import ConfigError
 
 
-def _reference_gdpp(real, fake):
+def _reference_gdpp(real, fake, eigenvalue_term="authors_code", centre_features=False):
     """The authors' ``compute_diversity`` + loss (papers.md 2.2) in float64 NumPy, on the full B x B kernel.
 
     Plus the two documented determinisations: eigenvector signs fixed by the largest-magnitude
-    component of ``v``, and the min == max guard.
+    component of ``v``, and the min == max guard; and the two options beyond the authors' code: the
+    paper's equation-5 eigenvalue term (``sum``, weight 1) and batch-centred features.
     """
 
     def spectrum(h):
-        h = h / np.linalg.norm(h, axis=1, keepdims=True)
+        if centre_features:
+            h = h - h.mean(axis=0, keepdims=True)
+        norms = np.linalg.norm(h, axis=1, keepdims=True)
+        h = h / np.where(norms > 0, norms, 1.0)
         values, vectors = np.linalg.eigh(h @ h.T)
         pivots = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
         return values, vectors * np.where(pivots < 0, -1.0, 1.0)
 
     real_values, real_vectors = spectrum(np.asarray(real, np.float64))
     fake_values, fake_vectors = spectrum(np.asarray(fake, np.float64))
-    magnitude = 1e-4 * np.mean((real_values - fake_values) ** 2)
+    squared = (real_values - fake_values) ** 2
+    magnitude = np.sum(squared) if eigenvalue_term == "paper_sum" else 1e-4 * np.mean(squared)
     low, high = real_values.min(), real_values.max()
     weights = real_values if high - low < 1e-10 else (real_values - low) / (high - low)
     return magnitude - np.sum(weights * np.sum(fake_vectors * real_vectors, axis=0))
 
 
-def _loss_and_grads(real, fake, compute_dtype="float64"):
+def _loss_and_grads(real, fake, compute_dtype="float64", **options):
     real = tf.constant(real, tf.float32)
     fake = tf.constant(fake, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch([real, fake])
-        loss = losses.gdpp_loss(real, fake, compute_dtype)
+        loss = losses.gdpp_loss(real, fake, compute_dtype, **options)
     real_grad, fake_grad = tape.gradient(loss, [real, fake])
     return float(loss), real_grad.numpy(), fake_grad.numpy()
 
@@ -73,15 +78,72 @@ def test_identical_batches_give_minus_sum_of_normalised_eigenvalues(batch, dims)
     assert float(losses.gdpp_loss(real, other)) > loss + 0.1
 
 
-def test_gdpp_gradient_matches_finite_differences():
+# The options beyond the authors' code (docs/models.md): (eigenvalue_term, centre_features).
+VARIANTS = [("authors_code", False), ("paper_sum", False), ("authors_code", True), ("paper_sum", True)]
+
+
+@pytest.mark.parametrize("eigenvalue_term,centre_features", VARIANTS[1:])
+@pytest.mark.parametrize("batch,dims", SHAPES)
+def test_gdpp_variants_match_numpy_reference(batch, dims, eigenvalue_term, centre_features):
+    rng = np.random.default_rng(batch * 1000 + dims + 1)
+    # A shared offset, as post-activation features have: centring removes it.
+    real = (rng.normal(size=(batch, dims)) + 3.0).astype(np.float32)
+    fake = (real + rng.normal(scale=0.7, size=(batch, dims))).astype(np.float32)
+    expected = _reference_gdpp(real, fake, eigenvalue_term, centre_features)
+    got = losses.gdpp_loss(real, fake, eigenvalue_term=eigenvalue_term, centre_features=centre_features)
+    assert float(got) == pytest.approx(expected, abs=1e-5, rel=1e-5)
+
+
+def test_paper_sum_adds_the_closed_form_eigenvalue_sum():
+    # Closed form: only the eigenvalue term differs, sum(d**2) (paper, eq. 5) vs 1e-4 * mean(d**2)
+    # (the authors' code), with d the difference of the two ascending spectra.
+    rng = np.random.default_rng(11)
+    real = rng.normal(size=(12, 20))
+    for fake in (rng.normal(size=(12, 20)), real[::-1] * 2.0 + rng.normal(scale=0.1, size=(12, 20))):
+        unit = lambda h: h / np.linalg.norm(h, axis=1, keepdims=True)  # noqa: E731
+        squared = np.sum((np.linalg.eigvalsh(unit(real) @ unit(real).T) - np.linalg.eigvalsh(unit(fake) @ unit(fake).T)) ** 2)
+        paper = float(losses.gdpp_loss(real, fake, eigenvalue_term="paper_sum"))
+        code = float(losses.gdpp_loss(real, fake))
+        assert paper - code == pytest.approx(squared * (1 - 1e-4 / 12), rel=1e-5, abs=1e-6)
+    # Identical batches: equal spectra, the eigenvalue term is 0 under both.
+    assert float(losses.gdpp_loss(real, real, eigenvalue_term="paper_sum")) == pytest.approx(
+        float(losses.gdpp_loss(real, real)), abs=1e-6)
+
+
+def test_centred_features_drop_a_shared_offset_and_see_a_collapse():
+    rng = np.random.default_rng(5)
+    # Four clusters (the "modes") under one large shared offset, as post-activation features have.
+    centres = 3.0 * rng.normal(size=(4, 32))
+    draw = lambda modes: centres[modes] + 0.3 * rng.normal(size=(len(modes), 32))  # noqa: E731
+    real, fake, collapsed = draw(np.arange(16) % 4), draw(np.arange(16) % 4), draw(np.zeros(16, int))
+    offset = 20.0 * rng.normal(size=(1, 32))
+    # Centred, the offset drops out exactly.
+    assert float(losses.gdpp_loss(real + offset, fake + offset, centre_features=True)) == pytest.approx(
+        float(losses.gdpp_loss(real, fake, centre_features=True)), abs=1e-5)
+
+    def gap(**options):  # loss of a batch collapsed onto one mode minus that of a batch with all four
+        loss = lambda f: float(losses.gdpp_loss(real + offset, f + offset, **options))  # noqa: E731
+        return loss(collapsed) - loss(fake)
+
+    # The authors' code: the shared direction dominates both kernels, the loss barely tells the
+    # collapsed batch from the diverse one (about 0.02). Each option widens the gap, both together most.
+    authors, paper, centred, both = gap(), gap(eigenvalue_term="paper_sum"), gap(centre_features=True), gap(
+        eigenvalue_term="paper_sum", centre_features=True)
+    assert 0 < authors < 0.05
+    assert paper > 3 * authors and centred > 1.0 and both > 10.0
+
+
+@pytest.mark.parametrize("eigenvalue_term,centre_features", VARIANTS)
+def test_gdpp_gradient_matches_finite_differences(eigenvalue_term, centre_features):
     rng = np.random.default_rng(3)
     real = rng.normal(size=(6, 10))
     fake = rng.normal(size=(6, 10))
     direction = rng.normal(size=fake.shape)
-    _, _, fake_grad = _loss_and_grads(real, fake)
+    options = dict(eigenvalue_term=eigenvalue_term, centre_features=centre_features)
+    _, _, fake_grad = _loss_and_grads(real, fake, **options)
     step = 1e-3
-    plus = _reference_gdpp(real, fake + step * direction)
-    minus = _reference_gdpp(real, fake - step * direction)
+    plus = _reference_gdpp(real, fake + step * direction, **options)
+    minus = _reference_gdpp(real, fake - step * direction, **options)
     numeric = (plus - minus) / (2 * step)
     assert np.sum(fake_grad * direction) == pytest.approx(numeric, rel=2e-3, abs=1e-4)
 
@@ -108,11 +170,14 @@ DEGENERATE = {
 }
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("compute_dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", sorted(DEGENERATE))
-def test_gdpp_loss_and_gradients_finite_on_degenerate_spectra(case, compute_dtype):
+def test_gdpp_loss_and_gradients_finite_on_degenerate_spectra(case, compute_dtype, variant):
     real, fake = DEGENERATE[case](np.random.default_rng(0))
-    loss, real_grad, fake_grad = _loss_and_grads(real, fake, compute_dtype)
+    eigenvalue_term, centre_features = variant
+    loss, real_grad, fake_grad = _loss_and_grads(real, fake, compute_dtype, eigenvalue_term=eigenvalue_term,
+                                                 centre_features=centre_features)
     assert np.isfinite(loss)
     assert np.all(np.isfinite(real_grad)) and np.all(np.isfinite(fake_grad))
     # Bounded as well as finite: the damping caps the eigenvector pair factor (undamped: up to 1e6).
@@ -128,6 +193,10 @@ def test_gdpp_rejects_bad_shapes_and_single_sample_batches():
         losses.gdpp_loss(np.ones((1, 3)), np.ones((1, 3)))
     with pytest.raises(ConfigError, match="compute_dtype"):
         losses.gdpp_loss(np.ones((2, 3)), np.ones((2, 3)), "float16")
+    with pytest.raises(ConfigError, match="eigenvalue_term must be 'authors_code'.*'paper_sum'"):
+        losses.gdpp_loss(np.ones((2, 3)), np.ones((2, 3)), eigenvalue_term="paper")
+    with pytest.raises(ConfigError, match="centre_features must be true or false"):
+        losses.gdpp_loss(np.ones((2, 3)), np.ones((2, 3)), centre_features="yes")
 
 
 def test_gdpp_takes_integer_features_and_refuses_non_numbers():

@@ -154,18 +154,41 @@ def test_presets_generate_what_they_generated_before_the_model_contract(name):
 def test_card_metrics_are_re_measured_from_the_shipped_weights(name):
     from training.presets import flat_results, measure
 
+    from training.presets import spec
+
     card = presets.card(name)
-    measured = flat_results(measure(presets.load(name), card["evaluation"])["results"])
+    model = presets.load(name)
+    measured = flat_results(measure(model, card["evaluation"])["results"])
     assert set(measured) == set(card["metrics"])
     for key, value in card["metrics"].items():
         assert measured[key] == pytest.approx(value, rel=REL_TOLERANCE, abs=1e-6), key
+    # Stacked presets also carry the GDPP authors' evaluation protocol (batch statistics in calls of 64).
+    entry = spec(name)
+    assert ("metrics_authors_protocol" in card) == entry.authors_protocol
+    if entry.authors_protocol:
+        assert card["evaluation_authors_protocol"] == entry.authors_evaluation()
+        authors = flat_results(measure(model, card["evaluation_authors_protocol"])["results"])
+        assert set(authors) == set(card["metrics_authors_protocol"])
+        for key, value in card["metrics_authors_protocol"].items():
+            assert authors[key] == pytest.approx(value, rel=REL_TOLERANCE, abs=1e-6), key
+
+
+def test_score_authors_protocol_refuses_non_stacked_presets_and_missing_cards(tmp_path):
+    from training.presets import score_authors_protocol, spec
+
+    assert spec("stacked_mnist_gdpp_gan").authors_evaluation() == {
+        **spec("stacked_mnist_gdpp_gan").evaluation, "batch_norm": "batch", "batch_norm_batch_size": 64}
+    with pytest.raises(ConfigError, match="not a stacked preset"):
+        score_authors_protocol("ring_gan", DATA_DIR)
+    with pytest.raises(ConfigError, match="no card.json"):
+        score_authors_protocol("stacked_digits_gan", tmp_path)
 
 
 def test_targets_are_checked_on_every_card():
     from training.presets import read_cards, targets
 
     checks = targets(read_cards(DATA_DIR))
-    assert len(checks) == 6 and all(met is not None for _, met, _ in checks)
+    assert len(checks) == 8 and all(met is not None for _, met, _ in checks)
 
 
 def test_cli_lists_and_shows_cards(capsys):

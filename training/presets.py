@@ -8,9 +8,18 @@ so a test can re-measure the card from the shipped weights) and the paper's corr
     python -m training.presets build [--only NAME ...] [--out DIR] [--runs DIR]
     python -m training.presets list
     python -m training.presets targets [--out DIR]     # the issue's targets, checked on the cards
+    python -m training.presets score-authors-protocol [--only NAME ...]   # no training, see below
 
 ``build`` trains the presets one after another, smallest first, and writes each as soon as it is
 measured, so an interrupted build keeps every preset it finished.
+
+Stacked presets (``authors_protocol``) are measured twice, on the same latents: with the zoo's
+evaluation (``evaluation``: moving batch-norm statistics, as ``generate`` samples) and with the GDPP
+authors' (``evaluation_authors_protocol``: batch statistics in calls of 64 latents), written as
+``metrics`` and ``metrics_authors_protocol``. ``score-authors-protocol`` (re-)measures the second
+from a written preset's weights, without training. A card also records how the generator's batch-norm
+statistics were re-estimated on prior samples after training (``batch_norm_statistics``; recipes
+that train on per-slot latents).
 """
 
 from __future__ import annotations
@@ -51,6 +60,12 @@ class PresetSpec:
     overrides: tuple[str, ...] = ()
     why_overrides: str = ""
     paper: dict = dataclasses.field(default_factory=dict)
+    #: Also measure under the GDPP authors' evaluation protocol (stacked presets; module docstring).
+    authors_protocol: bool = False
+
+    def authors_evaluation(self) -> dict:
+        """``evaluation`` under the GDPP authors' protocol: batch statistics in calls of 64 latents."""
+        return {**self.evaluation, "batch_norm": "batch", "batch_norm_batch_size": 64}
 
 
 # Stacked digits: the paper's 15,000 iterations, with 32-wide nets (the digits recipes' CPU width)
@@ -141,9 +156,9 @@ PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("digits_gdpp_vae", "digits_gdpp_vae", "GDPP-VAE on 28x28 digits (DPP weight 100)", _VAE_EVAL,
                paper=_vae_paper(True)),
     PresetSpec("stacked_digits_gan", "stacked_digits_gan", "DCGAN on stacked RGB digits, 1000 modes",
-               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False)),
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False), authors_protocol=True),
     PresetSpec("stacked_digits_gdpp_gan", "stacked_digits_gdpp", "GDPP-GAN on stacked RGB digits, 1000 modes",
-               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True)),
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True), authors_protocol=True),
     *(PresetSpec(f"mnist_dcgan_{prior}", f"mnist_dcgan_{prior}", f"DCGAN on real MNIST digits, {prior} prior",
                  _MNIST_EVAL, paper=_celeba_paper(prior, "mnist"))
       for prior in ("uniform", "normal", "nonparametric")),
@@ -152,10 +167,12 @@ PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("mnist_gdpp_vae", "mnist_gdpp_vae", "GDPP-VAE on real MNIST digits (DPP weight 100)", _MNIST_VAE_EVAL,
                paper=_vae_paper(True, "MNIST")),
     PresetSpec("stacked_mnist_gan", "stacked_mnist_5k_gan", "DCGAN on Stacked-MNIST (real MNIST digits), 1000 modes",
-               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False, "stacked mnist_5k digits")),
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False, "stacked mnist_5k digits"),
+               authors_protocol=True),
     PresetSpec("stacked_mnist_gdpp_gan", "stacked_mnist_5k_gdpp",
                "GDPP-GAN on Stacked-MNIST (real MNIST digits), 1000 modes",
-               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True, "stacked mnist_5k digits")),
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True, "stacked mnist_5k digits"),
+               authors_protocol=True),
 )
 
 
@@ -273,8 +290,45 @@ def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tu
         "paper": entry.paper,
         "command": " ".join(["python -m training.presets build --only", entry.name,
                              *(f"--set {pair}" for pair in extra)]),
+        "batch_norm_statistics": _batch_norm_note(result.batch_norm),
+        **authors_protocol_fields(model, entry),
     }
     return zoo_presets.save_to_preset(model, out / entry.name, card, overwrite=True)
+
+
+def _batch_norm_note(recalibration: dict | None) -> str:
+    if recalibration is None:
+        return "as training left them (moving averages over the training batches)"
+    return (f"re-estimated after training on {recalibration['batches']} batches of {recalibration['batch_size']} "
+            f"prior samples (seed {recalibration['seed']}): the generator trained on per-slot latents, so "
+            "generate and the moving-statistics evaluation use prior statistics")
+
+
+def authors_protocol_fields(model, entry: PresetSpec) -> dict:
+    """The card fields of the GDPP authors' evaluation protocol (``{}`` unless ``entry.authors_protocol``)."""
+    if not entry.authors_protocol:
+        return {}
+    report = measure(model, entry.authors_evaluation())
+    return {"evaluation_authors_protocol": entry.authors_evaluation(),
+            "results_authors_protocol": report["results"],
+            "metrics_authors_protocol": flat_results(report["results"])}
+
+
+def score_authors_protocol(name: str, out: pathlib.Path) -> dict:
+    """Measure the authors' protocol on the written preset ``out/name`` from its weights (no training)
+    and add it to its card; returns the card."""
+    from zoo import presets as zoo_presets
+
+    entry = spec(name)
+    if not entry.authors_protocol:
+        raise ConfigError(f"{name} is not a stacked preset: its spec does not measure the authors' protocol.")
+    directory = out / name
+    card = zoo_presets.card(directory)
+    if not card:
+        raise ConfigError(f"{directory} has no card.json: build the preset first.")
+    card.update(authors_protocol_fields(zoo_presets.load(directory), entry))
+    (directory / zoo_presets.CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return card
 
 
 # ---- the issue's targets, checked on the written cards ------------------------------------------
@@ -294,13 +348,17 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
                        "missing" if m is None else f"{m} modes, {h:.1f}% HQ"))
     for data, label in (("stacked_digits", "stacked digits"), ("stacked_mnist", "Stacked-MNIST (mnist_5k)")):
         gan, gdpp = f"{data}_gan", f"{data}_gdpp_gan"
-        g_modes, g_kl = metric(gan, "modes"), metric(gan, "kl")
-        d_modes, d_kl = metric(gdpp, "modes"), metric(gdpp, "kl")
-        missing = None in (g_modes, d_modes)
-        checks.append((f"{label} GDPP-GAN: more modes and lower KL than the GAN",
-                       None if missing else (d_modes > g_modes and d_kl < g_kl),
-                       "missing" if missing else
-                       f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
+        for metrics, protocol in (("metrics", ""), ("metrics_authors_protocol", ", the GDPP authors' evaluation")):
+            def stacked(name, key):
+                return cards[name].get(metrics, {}).get(key) if name in cards else None
+
+            g_modes, g_kl = stacked(gan, "modes"), stacked(gan, "kl")
+            d_modes, d_kl = stacked(gdpp, "modes"), stacked(gdpp, "kl")
+            missing = None in (g_modes, d_modes)
+            checks.append((f"{label} GDPP-GAN: more modes and lower KL than the GAN{protocol}",
+                           None if missing else (d_modes > g_modes and d_kl < g_kl),
+                           "missing" if missing else
+                           f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
     for data, bound in (("digits", 1.15), ("mnist", 1.10)):
         ratios = {p: metric(f"{data}_dcgan_{p}", f"{data}-FID/ratio") for p in ("nonparametric", "normal", "uniform")}
         missing = None in ratios.values()
@@ -361,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     for command, help_text in (("targets", "check the issue's targets on the written cards"),
                                ("table", "print the README's markdown table of the written cards")):
         commands.add_parser(command, help=help_text).add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
+    authors = commands.add_parser("score-authors-protocol",
+                                  help="measure the GDPP authors' evaluation protocol on written stacked presets "
+                                       "from their weights and add it to their cards (no training)")
+    authors.add_argument("--only", nargs="+", metavar="NAME", help="these presets (default: every stacked one)")
+    authors.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -370,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
             results = targets(read_cards(args.out))
             for target, met, measured in results:
                 print(f"[{ {True: 'met', False: 'NOT MET', None: 'missing'}[met] }] {target}: {measured}")
+        elif args.command == "score-authors-protocol":
+            names = args.only or [entry.name for entry in PRESETS if entry.authors_protocol]
+            for name in names:
+                card = score_authors_protocol(name, args.out)
+                print(f"{name}: moving statistics {card['metrics']}, authors' protocol "
+                      f"{card['metrics_authors_protocol']}", flush=True)
         elif args.command == "table":
             cards = read_cards(args.out)
             order = [entry.name for entry in PRESETS if entry.name in cards]

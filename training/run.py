@@ -27,6 +27,9 @@ class RunResult:
     metrics: dict | None
     resumed_from: int
     seconds: float
+    #: How the saved model's batch-norm statistics were re-estimated on prior samples
+    #: (``{"batches", "batch_size", "seed", "layers"}``), or None when they were kept from training.
+    batch_norm: dict | None = None
 
 
 def worker_out(out: pathlib.Path, placement) -> pathlib.Path:
@@ -324,6 +327,7 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
             raise nan_stop.error(len(checkpoint.history), run.path)
         if checkpoint.empty_epoch is not None:
             raise checkpoint.empty_error(config["data"]["name"])
+        batch_norm = recalibrate_if_off_prior(model, config)
         model_path = run / rundir_lib.MODEL_FILE
         tmp_path = model_path.with_name(".model.tmp.keras")
         model.save(tmp_path)
@@ -336,8 +340,26 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
         run.finish(status, str(error) if status == "stopped_nan" else f"{type(error).__name__}: {error}")
         raise
     seconds = time.perf_counter() - started
-    run.finish("completed", epochs=epochs, seconds=round(seconds, 1))
-    return RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds)
+    extra = {"batch_norm_recalibrated": batch_norm} if batch_norm else {}
+    run.finish("completed", epochs=epochs, seconds=round(seconds, 1), **extra)
+    return RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds, batch_norm)
+
+
+def recalibrate_if_off_prior(model, config: dict) -> dict | None:
+    """Re-estimate the generator's batch-norm statistics on prior samples when it trained on other
+    latents (``training_noise``), so the saved model's ``generate`` normalises with prior statistics.
+
+    Returns what was done (recorded in ``run.json`` and on preset cards), or None for a model that
+    trained on its prior (its moving statistics already are prior statistics).
+    """
+    from zoo.models import batch_norm
+
+    if getattr(model, "training_noise", None) is None:
+        return None
+    settings = {"batches": batch_norm.RECALIBRATION_BATCHES, "batch_size": batch_norm.RECALIBRATION_BATCH_SIZE,
+                "seed": config["seed"]}
+    layers = batch_norm.recalibrate_batch_norm(model, **settings)
+    return {**settings, "layers": layers} if layers else None
 
 
 def _evaluation_settings(config: dict) -> dict:

@@ -12,7 +12,20 @@ GDPP (Elfeki et al., ICML 2019) as the authors' code computes it (``papers.md`` 
                - sum_i minmax(lam_real)_i * <V_fake[:, i], V_real[:, i]>
 
 Eigenpairs are matched by their sorted index, with no alignment of the fake eigenvectors to the
-real ones. Two things the authors' code left to chance are made deterministic here:
+real ones. That is the default. Two options depart from the authors' code (labelled so wherever
+they appear; ``docs/models.md`` describes them, ``docs/results.md`` has their measurements):
+
+* ``eigenvalue_term="paper_sum"``: the eigenvalue (magnitude) term at the weight of the paper's
+  equation 5, ``sum((lam_real - lam_fake)**2)``, instead of the code's ``1e-4 * mean(...)`` (about
+  ``1.6e-6`` of it at batch 64). On a trained discriminator this is the part of the loss that tells
+  a generated batch from a second real one; the structure term does not.
+* ``centre_features=True``: each batch's feature mean is subtracted before the per-sample
+  normalisation, ``phi = l2_normalize(f - mean_batch(f), axis=1)``. Post-activation features share
+  one large mean direction (99 % of the uncentred kernel's trace on the trained Stacked-MNIST
+  discriminator), so the top eigenpairs of any two batches agree and the term saturates near ``-1``;
+  centred, the spectrum shows the spread of the batch around its mean.
+
+Two things the authors' code left to chance are made deterministic here:
 
 * the sign of each eigenvector (a solver's choice: LAPACK, Eigen and cuSOLVER differ) is fixed,
   separately for real and fake: the largest-magnitude component of ``V[:, i]`` is positive, so the
@@ -45,18 +58,25 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from zoo._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
 
 from zoo.errors import ConfigError
 
 #: The authors' weight of the eigenvalue (magnitude) term relative to the structure term.
 GDPP_EIGENVALUE_WEIGHT = 1e-4
+#: ``gdpp_loss``'s eigenvalue terms: the authors' code (``1e-4 * mean``, the default) and the paper's
+#: equation 5 (``sum``, weight 1; a departure from the authors' code).
+EIGENVALUE_TERMS = ("authors_code", "paper_sum")
 #: Squared half-width of the damping applied to eigenvector gradients of nearly equal eigenvalues.
 _EIGH_GRAD_DAMPING = 1e-8
 #: Below this fraction of the largest eigenvalue an eigenvalue is treated as an exact zero.
 _ZERO_EIGENVALUE_RTOL = 1e-9
 #: The min == max guard of the eigenvalue normalisation.
 _MINMAX_GUARD = 1e-10
+#: A centred feature row shorter than this many machine epsilons of its uncentred norm is rounding.
+_CENTRED_ROUNDING = 1e3
 
 ADVERSARIAL_LOSSES = ("non_saturating", "hinge")
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
@@ -94,15 +114,34 @@ def _uses_dual(features):
     return batch is not None and dims is not None and batch > dims
 
 
-def _kernel_spectrum(features, compute_dtype):
+def _centred(features):
+    """``features - batch mean``, with rows that are zero up to rounding set to exact zeros.
+
+    A sample equal to the batch mean (every sample, for identical rows: a fully collapsed batch)
+    leaves a centred row of rounding residue; normalised, that residue would become a unit row of
+    noise with gradients of order ``1 / residue``. Rows below ``_CENTRED_ROUNDING`` machine epsilons
+    of their uncentred norm are therefore zero rows: no direction and no gradient, like a dead unit.
+    """
+    centred = features - tf.reduce_mean(features, axis=0, keepdims=True)
+    tolerance = _CENTRED_ROUNDING * np.finfo(features.dtype.as_numpy_dtype).eps * tf.norm(features, axis=1)
+    kept = tf.norm(centred, axis=1) > tolerance
+    return tf.where(kept[:, tf.newaxis], centred, tf.zeros_like(centred))
+
+
+def _kernel_spectrum(features, compute_dtype, centre_features=False):
     """Eigenvalues and eigenvectors of the normalised kernel ``L = phi phi^T``.
 
     Returns ``(values [k], vectors [B, k])``, ascending: ``k = B`` from the primal kernel, or
     ``k = d < B`` from the dual Gram (see :func:`_uses_dual`), where the ``B - d`` left-out
     eigenvalues are exactly zero. Dual eigenvectors of (numerically) zero eigenvalues are returned as
     zero columns: their structure weight is zero either way. Signs as the module docstring says.
+    ``centre_features`` subtracts the batch mean before the normalisation (an option beyond the
+    authors' code).
     """
-    phi = tf.math.l2_normalize(tf.cast(features, compute_dtype), axis=1)
+    features = tf.cast(features, compute_dtype)
+    if centre_features:
+        features = _centred(features)
+    phi = tf.math.l2_normalize(features, axis=1)
     # A diverging run feeds NaN/inf features; the eigensolver would abort the step with an opaque
     # error. Decompose zeros instead and let gdpp_loss return NaN, which the NaN stop reports.
     phi = tf.where(tf.math.is_finite(phi), phi, tf.zeros_like(phi))
@@ -128,7 +167,8 @@ def _minmax(values):
 COMPUTE_DTYPES = ("float64", "float32")
 
 
-def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
+def gdpp_loss(real_features, fake_features, compute_dtype="float64", eigenvalue_term="authors_code",
+              centre_features=False):
     """GDPP diversity loss of a fake batch against a real batch (module docstring has the maths).
 
     Args:
@@ -137,6 +177,12 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
             flow into both (float) arguments.
         fake_features: ``[B, d]`` features of generated samples, same shape.
         compute_dtype: dtype of the kernel and eigen-decomposition, ``"float64"`` or ``"float32"``.
+        eigenvalue_term: ``"authors_code"`` (default): ``1e-4 * mean((lam_real - lam_fake)**2)``, as
+            the authors' code; ``"paper_sum"``: ``sum((lam_real - lam_fake)**2)``, the paper's
+            equation 5 at weight 1 (a departure from the authors' code; in ``[0, 2 B**2]`` since each
+            spectrum sums to at most ``B``).
+        centre_features: ``False`` (default, the authors' code) or ``True``: subtract each batch's
+            feature mean before the L2 normalisation (a departure from the authors' code).
 
     Returns:
         float32 scalar. The structure term lies in ``[-S, S]`` with ``S = sum(minmax(lam_real))``;
@@ -147,9 +193,10 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
 
     Raises:
         ConfigError: shapes differ, are not rank 2, a static batch has fewer than 2 rows, features
-            that are not numbers (bool, string, complex), or an unknown ``compute_dtype``.
+            that are not numbers (bool, string, complex), an unknown ``compute_dtype`` or
+            ``eigenvalue_term``, or a non-bool ``centre_features``.
     """
-    check_gdpp_options(compute_dtype)
+    check_gdpp_options(compute_dtype, eigenvalue_term, centre_features)
     real_features = _real_valued(real_features, "real_features", compute_dtype)
     fake_features = _real_valued(fake_features, "fake_features", compute_dtype)
     if real_features.shape.rank != 2 or real_features.shape != fake_features.shape:
@@ -162,12 +209,13 @@ def gdpp_loss(real_features, fake_features, compute_dtype="float64"):
             f"gdpp_loss needs a batch of at least 2 samples (got {real_features.shape[0]}): the "
             "kernel of one sample has a single eigenvalue and carries no diversity signal."
         )
-    real_values, real_vectors = _kernel_spectrum(real_features, compute_dtype)
-    fake_values, fake_vectors = _kernel_spectrum(fake_features, compute_dtype)
-    batch = tf.cast(tf.shape(real_features)[0], compute_dtype)
+    real_values, real_vectors = _kernel_spectrum(real_features, compute_dtype, centre_features)
+    fake_values, fake_vectors = _kernel_spectrum(fake_features, compute_dtype, centre_features)
     # The left-out eigenvalues are zeros in both spectra: they add 0 to the squared difference
     # but count in the mean's denominator, and (being the minimum) in the min-max normalisation.
-    magnitude = GDPP_EIGENVALUE_WEIGHT * tf.reduce_sum(tf.square(real_values - fake_values)) / batch
+    magnitude = tf.reduce_sum(tf.square(real_values - fake_values))
+    if eigenvalue_term == "authors_code":
+        magnitude = GDPP_EIGENVALUE_WEIGHT * magnitude / tf.cast(tf.shape(real_features)[0], compute_dtype)
     padded = _uses_dual(real_features)
     full_real_values = tf.concat([tf.zeros([1], compute_dtype), real_values], 0) if padded else real_values
     weights = _minmax(full_real_values)[1:] if padded else _minmax(full_real_values)
@@ -195,11 +243,18 @@ def _real_valued(features, name, compute_dtype):
     )
 
 
-def check_gdpp_options(compute_dtype, prefix=""):
+def check_gdpp_options(compute_dtype, eigenvalue_term="authors_code", centre_features=False, prefix=""):
     """ConfigError unless :func:`gdpp_loss` accepts these options; messages name ``prefix + argument``
     (models check their ``gdpp_*`` options at construction, before any training)."""
     if compute_dtype not in COMPUTE_DTYPES:
         raise ConfigError(f"{prefix}compute_dtype must be 'float64' or 'float32', got {compute_dtype!r}.")
+    if eigenvalue_term not in EIGENVALUE_TERMS:
+        raise ConfigError(
+            f"{prefix}eigenvalue_term must be 'authors_code' (1e-4 * mean, the authors' code) or 'paper_sum' "
+            f"(the paper's equation 5: sum, weight 1), got {eigenvalue_term!r}."
+        )
+    if not isinstance(centre_features, bool):
+        raise ConfigError(f"{prefix}centre_features must be true or false, got {centre_features!r}.")
 
 
 def _check_kind(kind, allowed, what):

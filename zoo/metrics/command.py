@@ -42,6 +42,11 @@ def register(subparsers) -> None:
                           help="also measure mid-points of prior pairs (default for image datasets)")
     midpoint.add_argument("--no-midpoint", dest="midpoint", action="store_false")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-norm", choices=("moving", "batch"), default="moving",
+                        help="generator batch norm: 'moving' statistics (default, as generate samples) or each "
+                        "batch's own statistics ('batch': the GDPP authors' evaluation protocol)")
+    parser.add_argument("--batch-norm-batch-size", type=int, default=64, metavar="N",
+                        help="latents per generator call under --batch-norm batch (default 64, the authors')")
     parser.add_argument("--inception-weights", metavar="H5",
                         help="path of the InceptionV3 notop ImageNet weights (default: Keras cache / download)")
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON to PATH")
@@ -164,6 +169,8 @@ def run(args) -> int:
         data_options=args.data_options if args.data_options is not None else recorded.get("data_options"),
         midpoint=args.midpoint,
         batch_size=args.batch_size,
+        batch_norm=args.batch_norm,
+        batch_norm_batch_size=args.batch_norm_batch_size,
         extractor_options=extractor_options,
         # A progress bar only helps a person watching; in logs and pipes it is escape-code noise.
         progress=not args.quiet and sys.stdout.isatty(),

@@ -29,10 +29,19 @@ come from the dataset's ``train`` split (at most 50,000 samples, read from ``dat
 sets that need one, such as ``folder``; their features are cached per process and directory).
 Generated samples are processed ``batch_size`` at a time: only features (and, for points, the
 points) are kept.
+
+Batch norm. By default (``batch_norm="moving"``) the generator samples as ``generate`` does, its
+batch-norm layers normalising with their moving statistics. ``batch_norm="batch"`` is the GDPP
+authors' protocol (their tflib batch norm always uses the current batch's statistics, and their
+evaluation draws the prior in batches of 64): the generator runs in training mode on batches of
+exactly ``batch_norm_batch_size`` latents (a last partial batch is completed with the set's first
+latents, whose samples are dropped), and every weight and moving statistic is restored bit for bit
+afterwards. The latents are the same under both protocols.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -275,12 +284,30 @@ def _model_metrics(model, metrics, held_out: np.ndarray, seed, batch_size: int) 
     return values
 
 
+#: ``evaluate``'s batch-norm protocols (module docstring).
+BATCH_NORM_PROTOCOLS = ("moving", "batch")
+
+
 def _images(model, z) -> np.ndarray:
     """``model.latents_to_images(z)`` as float32 NumPy."""
     from zoo._tf import tf  # noqa: F401
     import keras
 
     return keras.ops.convert_to_numpy(model.latents_to_images(z)).astype(np.float32)
+
+
+def _decode_in_batches(model, z, begin, end, batch_norm_batch_size):
+    """Samples of ``z[begin:end]``, made in training mode (batch statistics) ``batch_norm_batch_size``
+    latents per generator call; a call past the end of ``z`` wraps around to its first latents."""
+    from zoo._tf import tf  # noqa: F401
+    import keras
+
+    outputs = []
+    for start in range(begin, end, batch_norm_batch_size):
+        index = np.arange(start, start + batch_norm_batch_size) % len(z)
+        out = model.latents_to_images(z[index], training=True)
+        outputs.append(keras.ops.convert_to_numpy(out).astype(np.float32)[: min(end, start + batch_norm_batch_size) - start])
+    return np.concatenate(outputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,11 +326,14 @@ class Settings:
     sample_metrics: list
     extractors: dict
     extractor_json: dict
+    batch_norm: str
+    batch_norm_batch_size: int
 
 
 def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str | None = None,
                    data_dir=None, data_options: dict | None = None, midpoint: bool | None = None,
-                   batch_size: int = 500, extractor_options: dict | None = None) -> Settings:
+                   batch_size: int = 500, extractor_options: dict | None = None, batch_norm: str = "moving",
+                   batch_norm_batch_size: int = 64) -> Settings:
     """Check :func:`evaluate`'s arguments for ``model`` without generating anything.
 
     Raises the ``ConfigError`` (or ``DataUnavailableError`` for missing feature weights) that
@@ -321,6 +351,16 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
     if not isinstance(model, GenerativeModel):
         raise ConfigError(
             f"evaluate takes a zoo model (a zoo.models.GenerativeModel: DCGAN, VAE, ...), not a {type(model).__name__}."
+        )
+    if batch_norm not in BATCH_NORM_PROTOCOLS:
+        raise ConfigError(
+            f"batch_norm must be 'moving' (the moving statistics, as generate samples) or 'batch' (each "
+            f"batch's own statistics, the GDPP authors' protocol), got {batch_norm!r}."
+        )
+    if (isinstance(batch_norm_batch_size, bool) or not isinstance(batch_norm_batch_size, (int, np.integer))
+            or batch_norm_batch_size < 2):
+        raise ConfigError(
+            f"batch_norm_batch_size must be an int >= 2 (a batch of one has no variance), got {batch_norm_batch_size!r}."
         )
     dataset = dataset or infer_dataset(model)
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
@@ -354,7 +394,7 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
             )
 
     return Settings(dataset, data_dir, data_options, image_size, spec, kind, family, metrics, midpoint,
-                    sample_metrics, extractors, extractor_json)
+                    sample_metrics, extractors, extractor_json, batch_norm, int(batch_norm_batch_size))
 
 
 def evaluate(
@@ -371,6 +411,8 @@ def evaluate(
     batch_size: int = 500,
     extractor_options: dict | None = None,
     progress: bool = False,
+    batch_norm: str = "moving",
+    batch_norm_batch_size: int = 64,
 ) -> dict:
     """Measure ``metrics`` of a zoo model (``zoo.models.GenerativeModel``: DCGAN, VAE, ...).
 
@@ -394,11 +436,18 @@ def evaluate(
       batch_size: samples generated and featurised at a time (memory bound).
       extractor_options: ``{"inception": {"weights": ...}}`` etc., passed to the extractors.
       progress: show a progress bar (Keras ``Progbar``) over the generated batches.
+      batch_norm: ``"moving"`` (default: the generator's batch norm uses its moving statistics, as
+        ``generate``) or ``"batch"`` (each generator call normalises with its own batch's statistics,
+        the GDPP authors' evaluation; the model is restored bit for bit afterwards). See the module
+        docstring.
+      batch_norm_batch_size: latents per generator call under ``batch_norm="batch"`` (the authors':
+        64), int >= 2. Ignored under ``"moving"``.
 
     Returns:
       ``{"model", "dataset", "data_dir", "data_options", "samples", "seed", "midpoint", "midpoint_method",
-      "metrics", "results": {name: {"prior": v[, "midpoint": v, "ratio": mid/prior]} or {"value": v}},
-      "seconds", "samples_per_second"}`` (JSON-serialisable).
+      "batch_norm", "batch_norm_batch_size", "metrics", "results": {name: {"prior": v[, "midpoint": v,
+      "ratio": mid/prior]} or {"value": v}}, "seconds", "samples_per_second"}`` (JSON-serialisable;
+      ``batch_norm_batch_size`` is None under ``"moving"``).
     """
     from zoo.metrics.midpoint import combine, prior_and_midpoint_latents
     from zoo.priors.seeds import as_seed
@@ -406,7 +455,8 @@ def evaluate(
     start_time = time.perf_counter()
     plan = check_settings(model, metrics, samples=samples, dataset=dataset, data_dir=data_dir,
                           data_options=data_options, midpoint=midpoint, batch_size=batch_size,
-                          extractor_options=extractor_options)
+                          extractor_options=extractor_options, batch_norm=batch_norm,
+                          batch_norm_batch_size=batch_norm_batch_size)
     dataset, data_dir, data_options, image_size = plan.dataset, plan.data_dir, plan.data_options, plan.image_size
     spec, kind = plan.spec, plan.kind
     family = plan.family
@@ -430,22 +480,33 @@ def evaluate(
     if sample_metrics:
         z_prior, z_mid = prior_and_midpoint_latents(model.prior, int(samples), seed, method=midpoint_method)
         latents = {"prior": z_prior, "midpoint": z_mid} if midpoint else {"prior": z_prior}
+        bn_batch = plan.batch_norm_batch_size
+        # Under batch statistics a step holds whole generator calls, so every call sees bn_batch latents.
+        step = batch_size if plan.batch_norm == "moving" else max(1, batch_size // bn_batch) * bn_batch
         bar = None
         if progress:
             from zoo._tf import tf  # noqa: F401
             import keras
 
-            batches = sum(-(-len(z) // batch_size) for z in latents.values())
+            batches = sum(-(-len(z) // step) for z in latents.values())
             bar = keras.utils.Progbar(batches, unit_name="batch")
-        for name, z in latents.items():
-            collected = _Collected()
-            for begin in range(0, len(z), batch_size):
-                collected.add(
-                    _images(model, z[begin : begin + batch_size]), extractors, kind, "modes" in metrics, family
-                )
-                if bar is not None:
-                    bar.add(1)
-            sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind, family)
+        protocol = contextlib.nullcontext()
+        if plan.batch_norm == "batch":
+            from zoo.models.batch_norm import batch_statistics
+
+            protocol = batch_statistics(model.image_network())
+        with protocol:
+            for name, z in latents.items():
+                collected = _Collected()
+                z = np.asarray(z)
+                for begin in range(0, len(z), step):
+                    end = min(begin + step, len(z))
+                    images = (_images(model, z[begin:end]) if plan.batch_norm == "moving"
+                              else _decode_in_batches(model, z, begin, end, bn_batch))
+                    collected.add(images, extractors, kind, "modes" in metrics, family)
+                    if bar is not None:
+                        bar.add(1)
+                sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind, family)
 
     results = combine(sets["prior"], sets["midpoint"]) if sample_metrics else {}
     model_metrics = [m for m in metrics if m in _MODEL_METRICS]
@@ -469,6 +530,8 @@ def evaluate(
         "seed": [int(v) for v in np.asarray(as_seed(seed))],
         "midpoint": midpoint,
         "midpoint_method": midpoint_method,
+        "batch_norm": plan.batch_norm,
+        "batch_norm_batch_size": plan.batch_norm_batch_size if plan.batch_norm == "batch" else None,
         "metrics": metrics,
         "results": results,
         "seconds": seconds,
@@ -488,9 +551,11 @@ def format_table(report: dict) -> str:
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    protocol = (f", batch statistics in batches of {report['batch_norm_batch_size']}"
+                if report.get("batch_norm") == "batch" else "")
     title = (
         f"{report['model']} ({report['prior']} prior) on {report['dataset']}: {report['samples']} samples, "
-        f"seed {report['seed']}, {report['seconds']:.1f} s"
+        f"seed {report['seed']}{protocol}, {report['seconds']:.1f} s"
     )
     return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
 

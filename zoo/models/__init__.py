@@ -40,6 +40,7 @@ from zoo.models.architectures import (
     vae_encoder,
 )
 from zoo.models.base import GenerativeModel, OptimizerSlot
+from zoo.models.batch_norm import recalibrate_batch_norm
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
 from zoo.models.kinds import ModelKind, build_model, model_kind, model_kinds, register_model_kind
 from zoo.models.saving import load_file
@@ -61,6 +62,7 @@ __all__ = [
     "load_file",
     "model_kind",
     "model_kinds",
+    "recalibrate_batch_norm",
     "register_model_kind",
     "synthetic_discriminator",
     "synthetic_generator",
@@ -68,13 +70,13 @@ __all__ = [
     "vae_encoder",
 ]
 
-_GDPP_KEYS = {"diversity_weight", "gdpp_compute_dtype"}
+_GDPP_KEYS = {"diversity_weight", "gdpp_compute_dtype", "gdpp_eigenvalue_term", "gdpp_centre_features"}
 _GAN_KEYS = {"label_smoothing", "generator_steps", "d_optimizer", "g_optimizer", "d_learning_rate",
              "g_learning_rate", "beta_1", "beta_2", "epsilon"}
 _KEYS = {
-    "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width"},
+    "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width", "initializer"},
     "synthetic_gan": _GDPP_KEYS | _GAN_KEYS | {"hidden"},
-    "vae": _GDPP_KEYS | {"width", "reconstruction", "reconstruction_scale", "kl_weight", "optimizer",
+    "vae": _GDPP_KEYS | {"width", "initializer", "reconstruction", "reconstruction_scale", "kl_weight", "optimizer",
                          "learning_rate", "beta_1", "beta_2", "epsilon"},
 }
 # Paper settings per kind: (latent_dim, prior, D lr, G lr, beta_2, epsilon) / VAE lr.
@@ -111,15 +113,22 @@ def _adam(learning_rate, config):
     )
 
 
-def _build_vae(config: dict):
-    """The ``vae`` kind."""
-    shared = dict(
+def _shared_options(config: dict) -> dict:
+    """The GDPP options and seed every kind passes to its model."""
+    return dict(
         gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
+        gdpp_eigenvalue_term=config.get("gdpp_eigenvalue_term", "authors_code"),
+        gdpp_centre_features=config.get("gdpp_centre_features", False),
         seed=config.get("seed", 0),
     )
+
+
+def _build_vae(config: dict):
+    """The ``vae`` kind."""
+    shared = _shared_options(config)
     latent_dim = config.get("latent_dim", 128)
     image = dict(image_size=config.get("image_size", 28), channels=config.get("channels", 3),
-                 width=config.get("width", 64))
+                 width=config.get("width", 64), initializer=config.get("initializer", "dcgan_normal"))
     model = VAE(
         vae_encoder(latent_dim=latent_dim, **image),
         vae_decoder(latent_dim=latent_dim, **image),
@@ -140,7 +149,7 @@ def _build_vae(config: dict):
 
 def _dcgan_networks(config: dict, latent_dim: int, discriminator=dcgan_discriminator):
     image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
-                 width=config.get("width", 64))
+                 width=config.get("width", 64), initializer=config.get("initializer", "dcgan_normal"))
     return (dcgan_generator(latent_dim=latent_dim, **image),
             discriminator(**{**image, "width": config.get("discriminator_width", image["width"])}))
 
@@ -154,10 +163,7 @@ def _build_gan(config: dict, networks=None, model_class=DCGAN, defaults=None, **
     """The ``dcgan`` and ``synthetic_gan`` kinds; other GAN kinds (``zoo.models.reproduction``) pass
     their ``networks(config, latent_dim) -> (G, D)``, ``model_class``, ``defaults`` and its ``options``."""
     config = {**(_GAN_DEFAULTS[config["model"]] if defaults is None else defaults), **config}
-    shared = dict(
-        gdpp_compute_dtype=config.get("gdpp_compute_dtype", "float64"),
-        seed=config.get("seed", 0),
-    )
+    shared = _shared_options(config)
     latent_dim = config["latent_dim"]
     if networks is None:
         networks = _synthetic_networks if config["model"] == "synthetic_gan" else _dcgan_networks

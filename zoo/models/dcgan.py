@@ -53,6 +53,11 @@ class DCGAN(GenerativeModel):
         label_smoothing: one-sided smoothing ``s`` in [0, 1): the real target becomes ``1 - s``.
         generator_steps: generator updates per discriminator update (carpedm20 used 2).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss (``"float64"``/``"float32"``).
+        gdpp_eigenvalue_term: ``"authors_code"`` (default) or ``"paper_sum"``, the GDPP eigenvalue
+            term at the paper's equation-5 weight (a departure from the authors' code; see
+            ``zoo.losses.gdpp_loss``).
+        gdpp_centre_features: ``False`` (default) or ``True``: GDPP compares batch-centred features
+            (a departure from the authors' code; see ``zoo.losses.gdpp_loss``).
         seed: int seed of the training-time noise, 0 to 2**32 - 1 (stateless, see ``_common.step_seed``).
     """
 
@@ -66,6 +71,8 @@ class DCGAN(GenerativeModel):
         generator_steps=1,
         gdpp_compute_dtype="float64",
         seed=0,
+        gdpp_eigenvalue_term="authors_code",
+        gdpp_centre_features=False,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "DCGAN")
@@ -89,10 +96,12 @@ class DCGAN(GenerativeModel):
         losses.check_label_smoothing("non_saturating", label_smoothing)
         if isinstance(generator_steps, bool) or not isinstance(generator_steps, int) or generator_steps < 1:
             raise ConfigError(f"generator_steps must be an int >= 1, got {generator_steps!r}.")
-        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvalue_term, gdpp_centre_features, prefix="gdpp_")
         self.label_smoothing = float(label_smoothing)
         self.generator_steps = generator_steps
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvalue_term = gdpp_eigenvalue_term
+        self.gdpp_centre_features = gdpp_centre_features
         self.seed = check_seed(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -171,6 +180,8 @@ class DCGAN(GenerativeModel):
             label_smoothing=self.label_smoothing,
             generator_steps=self.generator_steps,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvalue_term=self.gdpp_eigenvalue_term,
+            gdpp_centre_features=self.gdpp_centre_features,
             seed=self.seed,
         )
         return config
@@ -208,7 +219,9 @@ class DCGAN(GenerativeModel):
         g_loss = self._adversarial_generator_loss(fake_logits)
         if self.diversity_weight <= 0:
             return g_loss, None
-        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        diversity = losses.gdpp_loss(
+            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvalue_term, self.gdpp_centre_features
+        )
         return 0.5 * (g_loss + self.diversity_weight * diversity), diversity
 
     def _record(self, d_loss, g_loss, diversity, real):

@@ -107,11 +107,12 @@ def training_noise(value, latent_dim, seed):
     return SlotOffsetNoise(latent_dim=latent_dim, **{"seed": seed, **value})
 
 
-def discriminator(image_size=64, channels=3, width=64, batch_norm=False, name="discriminator"):
+def discriminator(image_size=64, channels=3, width=64, batch_norm=False, name="discriminator",
+                  initializer="dcgan_normal"):
     """``dcgan_discriminator`` with or without (the script's) BatchNorm after its first layer."""
     if not isinstance(batch_norm, bool):
         raise ConfigError(f"batch_norm must be true or false, got {batch_norm!r}.")
-    return architectures._dcgan_discriminator(image_size, channels, width, batch_norm, name)
+    return architectures._dcgan_discriminator(image_size, channels, width, batch_norm, name, initializer)
 
 
 #: The script's settings (``papers.md`` 2.4): z 128-d N(0, I), Adam 1e-4 with betas (0.5, 0.9),

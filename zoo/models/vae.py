@@ -49,6 +49,11 @@ class VAE(GenerativeModel):
         reconstruction_scale: standard deviation of the Gaussian likelihood (images in [-1, 1]).
         kl_weight: weight of the KL term (1 is the ELBO).
         gdpp_compute_dtype: eigen-decomposition dtype of the GDPP loss.
+        gdpp_eigenvalue_term: ``"authors_code"`` (default) or ``"paper_sum"``, the GDPP eigenvalue
+            term at the paper's equation-5 weight (a departure from the authors' code; see
+            ``zoo.losses.gdpp_loss``).
+        gdpp_centre_features: ``False`` (default) or ``True``: GDPP compares batch-centred features
+            (a departure from the authors' code; see ``zoo.losses.gdpp_loss``).
         seed: int seed of the training-time noise, 0 to 2**32 - 1 (stateless, see ``_common.step_seed``).
     """
 
@@ -65,6 +70,8 @@ class VAE(GenerativeModel):
         kl_weight=1.0,
         gdpp_compute_dtype="float64",
         seed=0,
+        gdpp_eigenvalue_term="authors_code",
+        gdpp_centre_features=False,
         **kwargs,
     ):
         _common.drop_retired_options(kwargs, _RETIRED, "VAE")
@@ -99,11 +106,13 @@ class VAE(GenerativeModel):
             raise ConfigError(
                 f"reconstruction_scale must be > 0 and kl_weight >= 0, got {reconstruction_scale}, {kl_weight}."
             )
-        losses.check_gdpp_options(gdpp_compute_dtype, "gdpp_")
+        losses.check_gdpp_options(gdpp_compute_dtype, gdpp_eigenvalue_term, gdpp_centre_features, prefix="gdpp_")
         self.reconstruction = reconstruction
         self.reconstruction_scale = float(reconstruction_scale)
         self.kl_weight = float(kl_weight)
         self.gdpp_compute_dtype = gdpp_compute_dtype
+        self.gdpp_eigenvalue_term = gdpp_eigenvalue_term
+        self.gdpp_centre_features = gdpp_centre_features
         self.seed = check_seed(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -177,6 +186,8 @@ class VAE(GenerativeModel):
             reconstruction_scale=self.reconstruction_scale,
             kl_weight=self.kl_weight,
             gdpp_compute_dtype=self.gdpp_compute_dtype,
+            gdpp_eigenvalue_term=self.gdpp_eigenvalue_term,
+            gdpp_centre_features=self.gdpp_centre_features,
             seed=self.seed,
         )
         return config
@@ -214,7 +225,9 @@ class VAE(GenerativeModel):
             return loss, reconstruction, kl, None
         fakes = self.latents_to_images(self.prior.sample(batch, prior_seed), training=training)
         _, _, fake_features = self.encoder(fakes, training=training)
-        diversity = losses.gdpp_loss(real_features, fake_features, self.gdpp_compute_dtype)
+        diversity = losses.gdpp_loss(
+            real_features, fake_features, self.gdpp_compute_dtype, self.gdpp_eigenvalue_term, self.gdpp_centre_features
+        )
         return loss + self.diversity_weight * diversity, reconstruction, kl, diversity
 
     def _record(self, images, loss, reconstruction, kl, diversity):
