@@ -198,10 +198,9 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
         if cached.get("model_sha256") == digest and cached["report"]["metrics"] == list(metrics):
             return cached["report"], model
     if model is None:
-        from zoo._tf import tf  # noqa: F401
-        import keras
+        import zoo
 
-        model = keras.saving.load_model(model_path, compile=False)
+        model = zoo.load(model_path)
     from zoo.metrics import evaluate
 
     report = evaluate(model, list(metrics), samples=samples, seed=sample_seed, midpoint=True,
