@@ -47,6 +47,98 @@ def test_prior_midpoints_target_needs_the_three_priors():
     assert _load("prior_midpoints").verdict(_means(uniform=(1.0, 2.0), nonparametric=(1.0, 1.1))) is None
 
 
+def test_prior_midpoints_paired_tests_and_their_verdicts():
+    bench = _load("prior_midpoints")
+    # Every sign assignment of 5 distinct differences: the floor of the exact two-sided p is 2/32.
+    assert bench.sign_flip_p([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2 / 32)
+    assert bench.sign_flip_p([1.0, -1.0, 1.0, -1.0]) == 1.0
+    test = bench.paired_test([10.0, 11.0, 12.5, 10.2, 11.1], [12.0, 13.5, 14.0, 12.9, 13.0])
+    assert test["n"] == 5 and test["mean_diff"] == pytest.approx(-2.12)
+    assert test["t_p"] < 0.01 and test["sign_flip_p"] == pytest.approx(2 / 32)
+    assert bench.outcome(test) == -1
+    noisy = bench.paired_test([10.0, 14.0, 9.0], [11.0, 10.0, 12.0])
+    assert noisy["t_p"] > 0.05 and bench.outcome(noisy) == 0
+    assert bench.agreement({"mnist": -1, "mnist2": -1}) == "conclusion"
+    assert bench.agreement({"mnist": -1, "mnist2": 1}) == "disagree"
+    assert bench.agreement({"mnist": -1, "mnist2": 0}) == "not established"
+
+
+def _row(prior, method, seed, prior_fid, mid_fid, second=None):
+    values = {"mnist-FID": {"prior": prior_fid, "midpoint": mid_fid},
+              "mnist-IS": {"prior": 9.0, "midpoint": 9.0}}
+    if second is not None:
+        values["mnist2-FID"] = {"prior": second[0], "midpoint": second[1]}
+    return {"prior": prior, "method": method, "seed": seed, "values": values,
+            "fid_prior": prior_fid, "fid_mid": mid_fid, "is_prior": 9.0, "is_mid": 9.0}
+
+
+def test_prior_midpoints_states_a_conclusion_only_where_both_feature_spaces_agree():
+    bench = _load("prior_midpoints")
+    rows = []
+    for seed, jitter in enumerate((0.0, 0.4, -0.3, 0.2, -0.1)):
+        # uniform better at prior samples in both spaces; at mid-points better in mnist, worse in mnist2.
+        rows.append(_row("uniform", "linear", seed, 25 + jitter, 30 + jitter, (10 + jitter, 14 + jitter)))
+        rows.append(_row("nonparametric", "linear", seed, 32 - jitter, 33 - jitter, (13 - jitter, 12 - jitter)))
+        rows.append(_row("uniform", "matched", seed, 25 + jitter, 26 + jitter, (10 + jitter, 10.5 + jitter)))
+    found = {item["label"]: item for item in bench.comparisons(rows, "mnist_5k")}
+    assert found["uniform vs nonparametric, prior samples"]["verdict"] == "conclusion"
+    assert found["uniform vs nonparametric, linear mid-points"]["verdict"] == "disagree"
+    assert found["uniform matched mid-points vs nonparametric linear mid-points"]["tests"]["mnist"]["seeds"] == [0, 1, 2, 3, 4]
+    # Only one feature space measured: nothing is concluded.
+    one_space = [{**r, "values": {k: v for k, v in r["values"].items() if k != "mnist2-FID"}} for r in rows]
+    labels = {item["label"]: item["verdict"] for item in bench.comparisons(one_space, "mnist_5k")}
+    assert labels["uniform vs nonparametric, prior samples"] == "not established"
+    table = bench.markdown_summary(rows, "mnist_5k")
+    assert "**25.04 ± 0.27**" in table  # uniform's prior FID beats the NP prior's by > 2 std
+    assert "(same)" in table and "nonparametric | linear | 5" in table
+    assert "25.00 -> 30.00" in bench.markdown_seeds(rows, "mnist_5k")
+
+
+def test_prior_midpoints_bolds_only_beyond_two_standard_deviations():
+    bench = _load("prior_midpoints")
+    summary = {"a linear": {("m", "prior"): (10.0, 1.0)}, "b linear": {("m", "prior"): (12.5, 1.0)},
+               "c linear": {("m", "prior"): (20.0, 0.5)}}
+    assert bench.best_marks(summary, ("m", "prior")) == {"a linear"}
+    summary["b linear"] = {("m", "prior"): (11.5, 1.0)}  # within 2 std of the best: nobody is bold
+    assert bench.best_marks(summary, ("m", "prior")) == set()
+
+
+def test_prior_midpoints_trains_missing_runs_and_evaluates_each_once(tmp_path, monkeypatch, capsys):
+    import json
+
+    from zoo import metrics
+
+    bench = _load("prior_midpoints")
+    runs = tmp_path / "runs"
+    tiny = ["--set", "model.options.width=4", "--set", "data.batch_size=16", "--set", "model.latent_dim=4"]
+    common = ["--dataset", "digits", "--runs-dir", str(runs), "--priors", "uniform",
+              "--iterations", "20", "--samples", "200", "--matched", *tiny]
+    assert bench.main([*common, "--seeds", "0", "--no-train"]) == 1  # nothing trained yet
+    assert bench.main([*common, "--seeds", "0", "--json", str(tmp_path / "a.json")]) == 0
+    run = runs / "digits_dcgan_uniform_seed0"
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    assert json.loads((run / "run.json").read_text())["command"][:3] == ["zoo", "train", "digits_dcgan_uniform"]
+    cached = sorted(p.name for p in (run / "evaluation").iterdir())
+    assert cached == ["prior_midpoints_linear_200_seed0.json", "prior_midpoints_matched_200_seed0.json"]
+    first = json.loads((tmp_path / "a.json").read_text())
+    assert {r["method"] for r in first["runs"]} == {"linear", "matched"}
+    capsys.readouterr()
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("a cached run was evaluated again")
+
+    monkeypatch.setattr(metrics, "evaluate", no_evaluation)
+    assert bench.main([*common, "--seeds", "0", "--no-train", "--json", str(tmp_path / "b.json")]) == 0
+    assert json.loads((tmp_path / "b.json").read_text())["runs"] == first["runs"]
+    # A seed not trained yet is listed with the command that trains it.
+    assert bench.main([*common, "--seeds", "0", "1", "--no-train"]) == 0
+    out = capsys.readouterr().out
+    assert "1 run(s) not evaluated" in out and "digits_dcgan_uniform_seed1 --set seed=1" in out
+    # Another config in the same directory is refused, not evaluated or continued.
+    with pytest.raises(SystemExit, match="another config"):
+        bench.main([*common[:-6], "--set", "model.options.width=8", *tiny[2:], "--seeds", "0", "--no-train"])
+
+
 def test_gdpp_synthetic_probes_the_trajectory(tmp_path):
     import json
 

@@ -8,6 +8,7 @@ kind        metrics                                      defaults
 points      modes (modes, high_quality_pct)             modes
 digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall
             mnist-fid, mnist-kid, mnist-is,             (prior and mid-point)
+            mnist2-fid, mnist2-kid, mnist2-is,
             precision-recall, density-coverage,
             inception-fid, inception-kid
 stacked     modes (modes, kl), inception-*              modes
@@ -51,7 +52,7 @@ import time
 import numpy as np
 
 from zoo.errors import ConfigError
-from zoo.metrics.classifier import for_dataset as classifier_for
+from zoo.metrics.classifier import CLASSIFIERS, for_dataset as classifier_for
 
 #: metric name -> (dataset kinds it applies to, one-line description)
 METRICS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -62,6 +63,9 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "mnist-fid": (("digits",), "FID on the zoo MNIST classifier's 128-d features"),
     "mnist-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on MNIST-classifier features"),
     "mnist-is": (("digits",), "Inception Score (whole-set variant) from the MNIST classifier's logits"),
+    "mnist2-fid": (("digits",), "FID on the second MNIST classifier's 128-d features (another net, seed, training)"),
+    "mnist2-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on second-MNIST-classifier features"),
+    "mnist2-is": (("digits",), "Inception Score (whole-set variant) from the second MNIST classifier's logits"),
     "precision-recall": (("digits", "images"), "improved precision/recall, k=3"),
     "density-coverage": (("digits", "images"), "density/coverage, k=5"),
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
@@ -132,7 +136,7 @@ def infer_dataset(model) -> str:
     )
 
 
-_CLASSIFIER_PREFIXES = ("digits", "mnist")
+_CLASSIFIER_PREFIXES = tuple(CLASSIFIERS)
 
 
 def _extractor_for(metric: str, kind: str, family: str) -> str | None:

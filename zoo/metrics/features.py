@@ -3,10 +3,11 @@
 An extractor maps a batch of images (float32 NHWC in [-1, 1]) to ``(features [B, D], logits
 [B, C] or None)`` in one forward pass. Two are provided:
 
-- ``digits`` and ``mnist`` (:class:`DigitFeatures`): the 128-d penultimate layer and the 10 logits
-  of one of the zoo's own digit classifiers (:mod:`zoo.metrics.classifier`: ``digits`` trained on
-  scikit-learn's 8x8 digits, ``mnist`` on the real ``mnist_5k`` digits). Work offline; their FIDs
-  are labelled "digits-FID" and "mnist-FID" and are what the zoo's model cards report. Take
+- ``digits``, ``mnist`` and ``mnist2`` (:class:`DigitFeatures`): the 128-d penultimate layer and
+  the 10 logits of one of the zoo's own digit classifiers (:mod:`zoo.metrics.classifier`: ``digits``
+  trained on scikit-learn's 8x8 digits, ``mnist`` on the real ``mnist_5k`` digits, ``mnist2`` a
+  second, differently built and trained one on the same digits). Work offline; their FIDs are
+  labelled "digits-FID", "mnist-FID" and "mnist2-FID"; the first two are what the zoo's model cards report. Take
   one-channel images; other sizes than 28x28 are resized bilinearly to 28x28.
 - ``inception`` (:class:`InceptionFeatures`): Keras ``InceptionV3(include_top=False,
   pooling="avg")`` at 299x299, 2048-d. ImageNet weights are used when found in the Keras cache or
@@ -71,7 +72,7 @@ class FeatureExtractor:
 class DigitFeatures(FeatureExtractor):
     """A zoo digit classifier's ``features`` layer (128-d) and logits (10).
 
-    ``name``: which shipped classifier (``"digits"`` or ``"mnist"``); ``classifier``: a Keras model
+    ``name``: which shipped classifier (``"digits"``, ``"mnist"`` or ``"mnist2"``); ``classifier``: a Keras model
     of the same architecture to use instead (tests).
     """
 
@@ -164,6 +165,7 @@ class InceptionFeatures(FeatureExtractor):
 EXTRACTORS = {
     "digits": DigitFeatures,
     "mnist": functools.partial(DigitFeatures, name="mnist"),
+    "mnist2": functools.partial(DigitFeatures, name="mnist2"),
     "inception": InceptionFeatures,
 }
 
