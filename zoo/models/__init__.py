@@ -5,10 +5,11 @@
 ``register_model_kind`` adds a kind (see :mod:`zoo.models.kinds`). The built-in kinds' keys
 (all optional except ``model``; defaults are the papers' settings):
 
-* ``model``: ``"dcgan"`` (image GAN), ``"synthetic_gan"`` (GDPP 2-D MLP GAN) or ``"vae"``.
-* ``latent_dim``: 100 (dcgan), 256 (synthetic_gan), 128 (vae).
+* ``model``: ``"dcgan"`` (image GAN), ``"synthetic_gan"`` (GDPP 2-D MLP GAN), ``"vae"``, or
+  ``"wgan_gp"`` / ``"synthetic_wgan_gp"`` (the same networks trained as WGAN-GP, critic without BatchNorm).
+* ``latent_dim``: 100 (dcgan), 256 (synthetic_gan, synthetic_wgan_gp), 128 (vae, wgan_gp).
 * ``prior``: a ``zoo.priors`` name or ``{"kind": name, "params": {...}}``; default ``"uniform"``
-  (dcgan), ``"normal"`` (synthetic_gan, vae).
+  (dcgan), ``"normal"`` (the others).
 * ``diversity_weight``: GDPP weight, ``0`` (off, default) or a number, or ``"paper"`` for
   ``GDPP_GAN_WEIGHT`` (1) / ``GDPP_VAE_WEIGHT`` (100).
 * images (dcgan, vae): ``image_size`` (64 dcgan, 28 vae), ``channels`` (3), ``width`` (64).
@@ -16,7 +17,9 @@
   "harder" Stacked-MNIST setting, where a weak discriminator lets a plain GAN collapse;
   ``discriminator_batch_norm`` (True; the GDPP Stacked-MNIST code has no BatchNorm in D).
 * synthetic_gan: ``data_dim`` (2), ``hidden`` (128).
-* GANs: ``label_smoothing`` (0),
+* WGAN-GP kinds: ``critic_steps`` (5), ``gradient_penalty_weight`` (10); Adam(1e-4, 0.5, 0.9) for both
+  (optimizer keys as the GANs'); dcgan's ``width``, ``discriminator_width`` / synthetic's ``hidden``.
+* GANs (dcgan, synthetic_gan): ``label_smoothing`` (0),
   ``label_smoothing_mode`` (``"one_sided"`` or ``"two_sided"``), ``generator_steps`` (1),
   ``training_noise`` (None,
   or ``{"slots": 64, "scale": 0.2}`` for the GDPP Stacked-MNIST code's ``SlotOffsetNoise``),
@@ -44,10 +47,12 @@ from zoo.models.kinds import ModelKind, build_model, model_kind, model_kinds, re
 from zoo.models.saving import load_file
 from zoo.models.slot_noise import SlotOffsetNoise
 from zoo.models.vae import GDPP_VAE_WEIGHT, VAE
+from zoo.models.wgan_gp import WGANGP
 
 __all__ = [
     "DCGAN",
     "VAE",
+    "WGANGP",
     "GDPP_GAN_WEIGHT",
     "GDPP_VAE_WEIGHT",
     "GenerativeModel",
@@ -71,9 +76,13 @@ _GDPP_KEYS = {"diversity_weight", "gdpp_compute_dtype"}
 _GAN_KEYS = {"label_smoothing", "label_smoothing_mode", "generator_steps",
              "training_noise", "d_optimizer", "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1",
              "beta_2", "epsilon"}
+_WGAN_GP_KEYS = _GDPP_KEYS | {"critic_steps", "gradient_penalty_weight", "training_noise", "d_optimizer",
+                              "g_optimizer", "d_learning_rate", "g_learning_rate", "beta_1", "beta_2", "epsilon"}
 _KEYS = {
     "dcgan": _GDPP_KEYS | _GAN_KEYS | {"width", "discriminator_width", "discriminator_batch_norm"},
     "synthetic_gan": _GDPP_KEYS | _GAN_KEYS | {"hidden"},
+    "wgan_gp": _WGAN_GP_KEYS | {"width", "discriminator_width"},
+    "synthetic_wgan_gp": _WGAN_GP_KEYS | {"hidden"},
     "vae": _GDPP_KEYS | {"width", "reconstruction", "reconstruction_scale", "kl_weight", "optimizer",
                          "learning_rate", "beta_1", "beta_2", "epsilon"},
 }
@@ -83,6 +92,12 @@ _GAN_DEFAULTS = {
     "dcgan": dict(latent_dim=100, prior="uniform", d_learning_rate=2e-4, g_learning_rate=2e-4),
     # GDPP synthetic: z 256 N(0, I), Adam D 1e-4, G 1e-3, beta_1 0.5, eps 1e-8.
     "synthetic_gan": dict(latent_dim=256, prior="normal", d_learning_rate=1e-4, g_learning_rate=1e-3, epsilon=1e-8),
+    # Gulrajani et al. (gan_mnist.py, gan_toy.py): z 128-d N(0, I), Adam 1e-4, beta (0.5, 0.9), TF1's eps 1e-8.
+    "wgan_gp": dict(latent_dim=128, prior="normal", d_learning_rate=1e-4, g_learning_rate=1e-4, beta_2=0.9,
+                    epsilon=1e-8),
+    # The GDPP synthetic networks and z (256-d), trained with the WGAN-GP optimizer.
+    "synthetic_wgan_gp": dict(latent_dim=256, prior="normal", d_learning_rate=1e-4, g_learning_rate=1e-4,
+                              beta_2=0.9, epsilon=1e-8),
 }
 
 
@@ -150,7 +165,7 @@ def _build_vae(config: dict):
 
 
 def _build_gan(config: dict):
-    """The ``dcgan`` and ``synthetic_gan`` kinds."""
+    """The ``dcgan``, ``synthetic_gan``, ``wgan_gp`` and ``synthetic_wgan_gp`` kinds."""
     kind = config["model"]
     config = {**_GAN_DEFAULTS[kind], **config}
     shared = dict(
@@ -158,26 +173,34 @@ def _build_gan(config: dict):
         seed=config.get("seed", 0),
     )
     latent_dim = config["latent_dim"]
-    if kind == "dcgan":
+    wasserstein = kind in ("wgan_gp", "synthetic_wgan_gp")
+    if kind in ("dcgan", "wgan_gp"):
         image = dict(image_size=config.get("image_size", 64), channels=config.get("channels", 3),
                      width=config.get("width", 64))
         generator = dcgan_generator(latent_dim=latent_dim, **image)
         discriminator = dcgan_discriminator(**{**image, "width": config.get("discriminator_width", image["width"])},
-                                            batch_norm=config.get("discriminator_batch_norm", True))
+                                            batch_norm=config.get("discriminator_batch_norm", not wasserstein))
     else:
         generator = synthetic_generator(latent_dim, config.get("hidden", 128), config.get("data_dim", 2))
         discriminator = synthetic_discriminator(config.get("data_dim", 2), config.get("hidden", 128))
-    model = DCGAN(
-        generator,
-        discriminator,
+    common = dict(
         prior=_prior(config["prior"], latent_dim),
         diversity_weight=_weight(config.get("diversity_weight", 0.0), GDPP_GAN_WEIGHT),
-        label_smoothing=config.get("label_smoothing", 0.0),
-        label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
-        generator_steps=config.get("generator_steps", 1),
         training_noise=_training_noise(config.get("training_noise"), latent_dim, shared["seed"]),
         **shared,
     )
+    if wasserstein:
+        model = WGANGP(generator, discriminator, critic_steps=config.get("critic_steps", 5),
+                       gradient_penalty_weight=config.get("gradient_penalty_weight", 10.0), **common)
+    else:
+        model = DCGAN(
+            generator,
+            discriminator,
+            label_smoothing=config.get("label_smoothing", 0.0),
+            label_smoothing_mode=config.get("label_smoothing_mode", "one_sided"),
+            generator_steps=config.get("generator_steps", 1),
+            **common,
+        )
     if config.get("compile", True):
         model.compile(
             d_optimizer=config.get("d_optimizer") or _adam(config["d_learning_rate"], config),
@@ -190,4 +213,8 @@ def _build_gan(config: dict):
 register_model_kind("dcgan", _build_gan, _KEYS["dcgan"], description="DCGAN on images (the NP-prior paper's GAN)")
 register_model_kind("synthetic_gan", _build_gan, _KEYS["synthetic_gan"], data="points",
                     description="the GDPP synthetic MLP GAN on 2-D points")
+register_model_kind("wgan_gp", _build_gan, _KEYS["wgan_gp"],
+                    description="WGAN-GP on images (Gulrajani et al. 2017; the DCGAN networks, critic without BatchNorm)")
+register_model_kind("synthetic_wgan_gp", _build_gan, _KEYS["synthetic_wgan_gp"], data="points",
+                    description="WGAN-GP with the GDPP synthetic MLP networks on 2-D points")
 register_model_kind("vae", _build_vae, _KEYS["vae"], description="the GDPP Stacked-MNIST VAE")
