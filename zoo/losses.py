@@ -271,8 +271,8 @@ def gradient_penalty(critic, real, fake, alpha):
     interpolates = real + alpha * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
-        scores = tf.cast(critic(interpolates), tf.float32)
-    gradients = tape.gradient(tf.reduce_sum(scores), interpolates)
+        score_sum = tf.reduce_sum(tf.cast(critic(interpolates), tf.float32))  # rows are independent
+    gradients = tape.gradient(score_sum, interpolates)
     squared = tf.reduce_sum(tf.square(gradients), axis=list(range(1, real.shape.rank)))
     return tf.reduce_mean(tf.square(tf.sqrt(squared + _GRADIENT_NORM_EPSILON) - 1.0))
 
