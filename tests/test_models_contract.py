@@ -134,9 +134,13 @@ def test_a_model_kind_defined_in_a_test_trains_evaluates_exports_and_serves(mome
     report = evaluate(model, dataset="digits", samples=200, midpoint=False)
     assert report["model"] == "MomentMatcher" and np.isfinite(report["results"]["digits-FID"]["prior"])
 
-    version = savedmodel.export(model, tmp_path / "serving", "moments")
-    served = subprocess.run([sys.executable, "-c", _SERVE, str(version)], capture_output=True, text=True,
-                            cwd=tmp_path)
+    assert_served_by_tensorflow_alone(model, savedmodel.export(model, tmp_path / "serving", "moments"), tmp_path)
+
+
+def assert_served_by_tensorflow_alone(model, version, cwd):
+    """The export ``version`` of ``model``, loaded by a process that imports TensorFlow and never zoo,
+    samples and decodes what ``model`` does."""
+    served = subprocess.run([sys.executable, "-c", _SERVE, str(version)], capture_output=True, text=True, cwd=cwd)
     assert served.returncode == 0, served.stderr[-3000:]
     answer = json.loads(served.stdout.strip().splitlines()[-1])
     assert not answer["zoo_imported"] and answer["same"]
@@ -206,9 +210,9 @@ def test_register_prior_adds_a_prior_everywhere():
 TINY = {"image_size": 8, "channels": 1, "width": 4, "latent_dim": 3}
 
 
-@pytest.mark.parametrize("kind", ["dcgan", "vae", "synthetic_gan"])
+@pytest.mark.parametrize("kind", ["dcgan", "vae", "synthetic_gan", "wgan_gp", "synthetic_wgan_gp"])
 def test_builtin_kinds_implement_the_contract(kind):
-    config = {"model": kind, **({"latent_dim": 3, "hidden": 8} if kind == "synthetic_gan" else TINY)}
+    config = {"model": kind, **({"latent_dim": 3, "hidden": 8} if kind.startswith("synthetic") else TINY)}
     model = models.build_model(config)
     assert isinstance(model, GenerativeModel)
     assert model.output_shape_ == model.element_shape  # the 0.1 name

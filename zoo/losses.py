@@ -78,7 +78,7 @@ _MINMAX_GUARD = 1e-10
 #: A centred feature row shorter than this many machine epsilons of its uncentred norm is rounding.
 _CENTRED_ROUNDING = 1e3
 
-ADVERSARIAL_LOSSES = ("non_saturating", "hinge")
+ADVERSARIAL_LOSSES = ("non_saturating", "hinge", "wasserstein")
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
 
 
@@ -268,7 +268,9 @@ def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_sm
     ``non_saturating``: ``BCE(real, 1 - s) + BCE(fake, t)`` with ``s = label_smoothing`` and
     ``t = s`` when ``two_sided`` (the GDPP Stacked-MNIST code: targets 0.9 / 0.1), else ``t = 0``
     (one-sided smoothing: only the real target moves). ``hinge``:
-    ``mean(relu(1 - real)) + mean(relu(1 + fake))`` (``label_smoothing`` must be 0).
+    ``mean(relu(1 - real)) + mean(relu(1 + fake))``. ``wasserstein`` (a WGAN critic's scores, no
+    sigmoid): ``mean(fake) - mean(real)``, the negated Kantorovich-Rubinstein estimate of W1; add
+    :func:`gradient_penalty` for WGAN-GP. ``label_smoothing`` must be 0 for both.
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
     check_label_smoothing(kind, label_smoothing)
@@ -276,6 +278,8 @@ def discriminator_loss(real_logits, fake_logits, kind="non_saturating", label_sm
     fake_logits = tf.cast(fake_logits, tf.float32)
     if kind == "hinge":
         return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+    if kind == "wasserstein":
+        return tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits)
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
     fake_targets = tf.fill(tf.shape(fake_logits), label_smoothing if two_sided else 0.0)
     real = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
@@ -288,12 +292,13 @@ def generator_loss(fake_logits, kind="non_saturating", label_smoothing=0.0):
 
     ``non_saturating``: ``BCE(fake, 1 - s)``, ``s = label_smoothing``; for ``s = 0`` that is
     ``mean(softplus(-fake))``. The GDPP Stacked-MNIST code targets 0.9 (``s = 0.1``, with two-sided
-    smoothing in :func:`discriminator_loss`). ``hinge``: ``-mean(fake)`` (``s`` must be 0).
+    smoothing in :func:`discriminator_loss`). ``hinge`` and ``wasserstein``: ``-mean(fake)`` (``s``
+    must be 0).
     """
     _check_kind(kind, ADVERSARIAL_LOSSES, "adversarial loss")
     check_label_smoothing(kind, label_smoothing)
     fake_logits = tf.cast(fake_logits, tf.float32)
-    if kind == "hinge":
+    if kind in ("hinge", "wasserstein"):
         return -tf.reduce_mean(fake_logits)
     if not label_smoothing:
         return tf.reduce_mean(tf.nn.softplus(-fake_logits))
@@ -305,8 +310,41 @@ def check_label_smoothing(kind, label_smoothing):
     """Raise ``ConfigError`` unless ``label_smoothing`` is a number in [0, 1), and 0 for ``hinge``."""
     if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing < 1.0:
         raise ConfigError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}.")
-    if kind == "hinge" and label_smoothing:
-        raise ConfigError("label_smoothing applies to the non_saturating loss only; set it to 0 for hinge.")
+    if kind != "non_saturating" and label_smoothing:
+        raise ConfigError(f"label_smoothing applies to the non_saturating loss only; set it to 0 for {kind}.")
+
+
+#: Added under the square root of the gradient norm: ``sqrt`` has an infinite derivative at 0.
+_GRADIENT_NORM_EPSILON = 1e-12
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """WGAN-GP's two-sided gradient penalty (Gulrajani et al. 2017, eq. 3), float32 scalar.
+
+    ``mean_i (||grad_x critic(x_i)|| - 1)^2`` at the interpolates ``x_i = real_i + alpha_i (fake_i -
+    real_i)``. Multiply by the penalty weight (10 in the paper) and add it to the critic's
+    ``discriminator_loss(..., "wasserstein")``.
+
+    Args:
+        critic: callable ``x [B, ...] -> scores [B]`` or ``[B, 1]`` (raw scores, no sigmoid). The
+            penalty is per sample, so the critic must treat samples independently (no BatchNorm).
+        real, fake: ``[B, ...]`` samples of one shape.
+        alpha: ``[B]`` mixing weights, drawn ``U[0, 1]`` per sample (not normal: a bug of some
+            published ports); broadcast over the sample axes.
+
+    The norm is ``sqrt(sum g^2 + 1e-12)``: a plain ``sqrt`` has an infinite derivative where the
+    gradient vanishes. The result is differentiable in the critic's variables (double backprop).
+    """
+    real = tf.cast(real, tf.float32)
+    fake = tf.cast(fake, tf.float32)
+    alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1] + [1] * (real.shape.rank - 1))
+    interpolates = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        score_sum = tf.reduce_sum(tf.cast(critic(interpolates), tf.float32))  # rows are independent
+    gradients = tape.gradient(score_sum, interpolates)
+    squared = tf.reduce_sum(tf.square(gradients), axis=list(range(1, real.shape.rank)))
+    return tf.reduce_mean(tf.square(tf.sqrt(squared + _GRADIENT_NORM_EPSILON) - 1.0))
 
 
 def vae_reconstruction_loss(images, decoder_outputs, kind="bernoulli", scale=0.1):

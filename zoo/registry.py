@@ -64,6 +64,7 @@ class Registry:
 
 
 #: ``zoo.models.ModelKind`` entries: what ``build_model({"model": name, ...})`` builds.
-MODELS = Registry("model kind", "zoo.models", ("dcgan", "gdpp_stacked_mnist_dcgan", "synthetic_gan", "vae"))
+MODELS = Registry("model kind", "zoo.models", ("dcgan", "gdpp_stacked_mnist_dcgan", "synthetic_gan", "synthetic_wgan_gp", "vae",
+                                                "wgan_gp"))
 #: ``zoo.priors.LatentDistribution`` subclasses by their ``kind``.
 PRIORS = Registry("prior", "zoo.priors", ("cauchy", "gamma", "nonparametric", "normal", "uniform"))

@@ -214,6 +214,12 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="discriminator
     return _dcgan_discriminator(image_size, channels, width, True, name, initializer)
 
 
+def dcgan_critic(image_size=64, channels=3, width=64, name="discriminator", initializer="dcgan_normal"):
+    """:func:`dcgan_discriminator` without BatchNorm: the WGAN-GP critic ``images -> [scores [B, 1],
+    features [B, F]]`` (the gradient penalty is per sample; BatchNorm would mix a batch's samples)."""
+    return _dcgan_discriminator(image_size, channels, width, False, name, initializer)
+
+
 def _dcgan_discriminator(image_size, channels, width, batch_norm, name, initializer="dcgan_normal"):
     """:func:`dcgan_discriminator`, with or without BatchNorm (``zoo.models.reproduction`` drops it)."""
     _check_positive(channels=channels, width=width)
