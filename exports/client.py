@@ -22,7 +22,6 @@ import abc
 import argparse
 import base64
 import json
-import math
 import sys
 import urllib.error
 import urllib.request
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ConfigError, ZooError
+from zoo.images import image_grid
 from exports.errors import ServerUnreachableError, ServingError
 
 # TensorFlow DataType enum names (as the metadata API spells them) -> NumPy dtypes.
@@ -425,17 +425,6 @@ class GrpcClient(_Client):
             }
             for entry in response.model_version_status
         ]
-
-
-def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
-    """Tile uint8 images ``[N, H, W, C]`` into one ``[rows*H, columns*W, C]`` picture (black padding)."""
-    n, h, w, c = images.shape
-    rows = math.ceil(n / columns)
-    canvas = np.zeros((rows * h, columns * w, c), np.uint8)
-    for i, image in enumerate(images):
-        r, col = divmod(i, columns)
-        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
-    return canvas
 
 
 def write_grid(client: _Client, path: str | Path, *, rows: int = 4, cols: int = 8, seed: int = 0) -> Path:

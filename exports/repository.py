@@ -28,12 +28,10 @@ link's target may not exist). This module needs no TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -44,6 +42,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from zoo.errors import ConfigError
+from zoo.files import atomic_write, locked
 
 MODELS_CONFIG = "models.config"
 BATCHING_PARAMETERS = "batching_parameters.txt"
@@ -81,16 +80,6 @@ def next_version(model_dir: str | os.PathLike) -> int:
     """One more than the highest existing version (1 for a new model)."""
     existing = versions(model_dir)
     return existing[-1] + 1 if existing else 1
-
-
-@contextlib.contextmanager
-def _locked(lock_file: Path):
-    with open(lock_file, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_serving_root(serving_root: str) -> str:
@@ -179,7 +168,7 @@ def publish(
     fcntl.flock(staging_fd, fcntl.LOCK_EX)
     try:
         write(staging)
-        with _locked(model_dir / _LOCK):
+        with locked(model_dir / _LOCK):
             target = model_dir / str(version if version is not None else next_version(model_dir))
             if target.exists():
                 raise ConfigError(
@@ -198,33 +187,6 @@ def publish(
 def check_version(version) -> None:
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise ConfigError(f"version must be a positive integer, got {version!r}")
-
-
-def _file_mode(path: Path) -> int:
-    """The mode ``path`` has, or the one the umask gives a new file (mkstemp's 0600 would hide it
-    from a server running under another uid)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    # The server polls these files; a reader must see the old file or the new one, never a prefix.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            os.fchmod(stream.fileno(), mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _model_configs(names: Sequence[str], root: str) -> list:
@@ -306,7 +268,7 @@ def write_models_config(base: str | os.PathLike, serving_root: str = DEFAULT_SER
     base = Path(base)
     path = base / MODELS_CONFIG
     base.mkdir(parents=True, exist_ok=True)
-    with _locked(base / _CONFIG_LOCK):
+    with locked(base / _CONFIG_LOCK):
         names = sorted(p.name for p in base.iterdir() if p.is_dir() and _NAME.fullmatch(p.name) and versions(p))
         try:
             text = path.read_text(encoding="utf-8")
@@ -316,7 +278,7 @@ def write_models_config(base: str | os.PathLike, serving_root: str = DEFAULT_SER
             raise ConfigError(f"{path} is not UTF-8 text; fix it or delete it (the next export writes a new one)") from None
         merged = merge_models_config(text, names, serving_root, source=str(path))
         if merged != text or not path.exists():
-            _atomic_write_text(path, merged if merged else models_config_text([], serving_root))
+            atomic_write(path, merged if merged else models_config_text([], serving_root))
     return path
 
 
@@ -367,7 +329,7 @@ class BatchingParameters:
 def write_batching_parameters(base: str | os.PathLike, parameters: BatchingParameters | None = None) -> Path:
     """Write ``base/batching_parameters.txt`` (defaults: :class:`BatchingParameters`)."""
     path = Path(base) / BATCHING_PARAMETERS
-    _atomic_write_text(path, (parameters or BatchingParameters()).text())
+    atomic_write(path, (parameters or BatchingParameters()).text())
     return path
 
 

@@ -85,7 +85,7 @@ def _kernels(model):
 
 
 def test_tflib_initialisers_draw_the_authors_uniform_laws_and_round_trip(tmp_path):
-    config = {"model": "dcgan", "image_size": 28, "channels": 3, "width": 16, "latent_dim": 32,
+    config = {"model": "gdpp_stacked_mnist_dcgan", "image_size": 28, "channels": 3, "width": 16, "latent_dim": 32,
               "discriminator_batch_norm": False}
     keras.utils.set_random_seed(0)
     model = models.build_model({**config, "initializer": "tflib_uniform"})

@@ -101,7 +101,7 @@ def test_bad_settings_are_refused():
     with pytest.raises(ConfigError, match="multiple of 5.*batch_size=320"):
         _wgan().fit(_dataset(_images(12), 12), epochs=1, verbose=0)
     with pytest.raises(ConfigError, match="must not use BatchNorm"):
-        models.WGANGP(models.dcgan_generator(8, 1, 3, 4), models.dcgan_discriminator(8, 1, 4))
+        models.WGANGP(models.dcgan_generator(16, 1, 3, 4), models.dcgan_discriminator(16, 1, 4))
     with pytest.raises(ConfigError, match="does not take label_smoothing"):
         models.WGANGP(models.dcgan_generator(8, 1, 3, 4), models.dcgan_critic(8, 1, 4),
                       label_smoothing=0.1)

@@ -67,10 +67,16 @@ def test_checkpoint_restores_weights_and_optimizer_state_exactly(tmp_path):
 
 
 def test_image_grid_tiles_and_scales():
+    from zoo.images import image_grid
+
     images = np.stack([np.full((2, 3, 1), v, np.float32) for v in (-1.0, 0.0, 1.0)])
-    grid = cb.image_grid(images, columns=2)
+    grid = image_grid(images, columns=2)
     assert grid.shape == (4, 6, 1) and grid.dtype == np.uint8
     assert grid[0, 0, 0] == 0 and grid[0, 3, 0] == 128 and grid[2, 0, 0] == 255 and grid[2, 3, 0] == 0
+    # uint8 pixels (what a server returns) are tiled as they are: one grid for both.
+    np.testing.assert_array_equal(image_grid(np.array([0, 128, 255], np.uint8).reshape(3, 1, 1, 1).repeat(2, 1)
+                                             .repeat(3, 2), columns=2), grid)
+    assert cb.image_grid is image_grid
 
 
 def test_scatter_draws_points_and_centres():

@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -87,6 +88,11 @@ def test_train_writes_a_complete_run_and_repeats_exactly(tiny, tmp_path, capsys)
     assert strip.size == (5 * 16, 2 * 16)  # interpolation_steps x pairs tiles of 16 px
     assert any((out / "tensorboard").rglob("events.out.tfevents.*"))
     assert (out / "model.keras").is_file()
+    # One mode for everything a run writes (run records were mkstemp's 0600 beside a 0644 model).
+    modes = {path.relative_to(out).as_posix(): stat.S_IMODE(path.stat().st_mode)
+             for path in out.rglob("*") if path.is_file() and path.name != ".lock"}
+    assert {"run.json", "config.json", "metrics.json", "history.csv", "checkpoint/state.json"} <= set(modes)
+    assert set(modes.values()) == {stat.S_IMODE((out / "model.keras").stat().st_mode)}, modes
 
     # Same recipe and seed on the same machine: the same losses.
     again = tmp_path / "again"

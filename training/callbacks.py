@@ -13,7 +13,6 @@ float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
 
 from __future__ import annotations
 
-import json
 import math
 import pathlib
 import time
@@ -27,6 +26,7 @@ import keras
 
 from zoo._seeds import as_int32, check_seed
 from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError, ZooError
+from zoo.images import image_grid
 from zoo.models import GenerativeModel
 
 from training import rundir as rundir_lib
@@ -227,17 +227,6 @@ class LogScalars(keras.callbacks.Callback):
 def synthesise(model, z) -> np.ndarray:
     """The model's images (or points) of latents ``z [N, latent_dim]``, as ``generate`` makes them."""
     return np.asarray(keras.ops.convert_to_numpy(model.latents_to_images(z)), dtype=np.float32)
-
-
-def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
-    """Tile ``[N, H, W, C]`` images in [-1, 1] into one uint8 ``[rows*H, columns*W, C]`` picture."""
-    n, h, w, c = images.shape
-    rows = math.ceil(n / columns)
-    canvas = np.full((rows * h, columns * w, c), -1.0, dtype=np.float32)
-    for i, image in enumerate(images):
-        r, col = divmod(i, columns)
-        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
-    return np.round((np.clip(canvas, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
 
 
 def scatter(point_sets: list[np.ndarray], *, limit: float, centres: np.ndarray | None = None,

@@ -15,7 +15,9 @@ Layout of ``RUN_DIR``::
     metrics.json        zoo.metrics.evaluate on the trained model
     .lock               while a process trains into it: that process's pid, host and start time
 
-Every JSON file is written to a temporary name and renamed, so a killed run never leaves half a file.
+Every record is written to a temporary name and renamed (``zoo.files.atomic_write``), so a killed
+run never leaves half a file; every file a run writes has the mode a plain ``open()`` gives (0644
+under the usual umask), records, checkpoints, images and ``model.keras`` alike.
 One process at a time owns a run directory (:class:`RunLock`). ``--overwrite`` deletes only these
 entries (:meth:`RunDir.remove_outputs`); other files in the directory are left alone.
 """
@@ -33,9 +35,9 @@ import pathlib
 import platform
 import socket
 import sys
-import tempfile
 
 from zoo.errors import ConfigError, CorruptFileError, ZooError
+from zoo.files import atomic_write
 
 from training import config as config_lib
 
@@ -72,21 +74,8 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def write_atomic(path: pathlib.Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: pathlib.Path, value) -> None:
-    write_atomic(path, json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    atomic_write(path, json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
 
 
 def _jsonable(value):
@@ -409,7 +398,7 @@ class RunDir:
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        write_atomic(self.path / HISTORY_CSV, buffer.getvalue())
+        atomic_write(self.path / HISTORY_CSV, buffer.getvalue())
 
     def history(self) -> list[dict]:
         path = self.path / HISTORY_JSON

@@ -13,7 +13,6 @@ import json
 import os
 import pathlib
 import sys
-import tempfile
 
 MODEL_FILE = "model.keras"
 
@@ -111,20 +110,13 @@ def load_target(target: str):
 
 
 def _write_json_atomic(path: pathlib.Path, report: dict) -> None:
-    """Write ``report`` to ``path`` via a temporary file; a ``ConfigError`` when ``path`` is not writable."""
+    """Write ``report`` to ``path`` atomically; a ``ConfigError`` when ``path`` is not writable."""
     from zoo.errors import ConfigError
+    from zoo.files import atomic_write
 
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(report, handle, indent=2, allow_nan=True)
-            handle.write("\n")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(report, indent=2, allow_nan=True) + "\n")
     except OSError as error:
-        if tmp is not None:
-            pathlib.Path(tmp).unlink(missing_ok=True)
         raise ConfigError(
             f"could not write --json {path} ({error}). The metrics are printed above; "
             "pass a --json path in a directory you can write to."

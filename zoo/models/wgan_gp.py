@@ -50,7 +50,7 @@ from zoo.models.dcgan import DCGAN
 GRADIENT_PENALTY_WEIGHT = 10.0
 CRITIC_STEPS = 5
 #: The DCGAN's options that have no meaning for a Wasserstein critic.
-_BCE_OPTIONS = ("label_smoothing", "label_smoothing_mode", "generator_steps")
+_BCE_OPTIONS = ("label_smoothing", "generator_steps")
 
 
 def _default_optimizer():
