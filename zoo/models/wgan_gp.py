@@ -184,8 +184,7 @@ class WGANGP(DCGAN):
         """``real [critic_steps * B, ...]`` -> ``[critic_steps, B, ...]``.
 
         A batch whose size is not a multiple of ``critic_steps`` is refused: a ``ConfigError`` when
-        its size is static, at run time otherwise (``fit`` hands ``train_step`` batches of unknown
-        size). Under XLA, which compiles assertions out, the rows beyond the last multiple are left out.
+        its size is static, at run time otherwise (the last batch of a NumPy array). Under XLA, which compiles assertions out, the rows beyond the last multiple are left out.
         """
         steps = self.critic_steps
         message = (
