@@ -78,7 +78,7 @@ class WGANGP(DCGAN):
         prior: as :class:`DCGAN`; default ``"normal"`` (the reference's N(0, I)).
         diversity_weight: GDPP weight ``w >= 0`` (0: plain WGAN-GP; ``GDPP_GAN_WEIGHT``: the paper's).
         critic_steps: critic updates per generator update (5); each ``fit`` batch must hold a
-            multiple of it (rows beyond the last multiple are left out).
+            multiple of it.
         gradient_penalty_weight: ``lambda >= 0`` (10).
         gdpp_compute_dtype, gdpp_eigenvalue_term, gdpp_centre_features, seed: as :class:`DCGAN`.
     """
@@ -180,21 +180,26 @@ class WGANGP(DCGAN):
     # ---- training -------------------------------------------------------------------------------
 
     def _critic_minibatches(self, real):
-        """``real [critic_steps * B, ...]`` -> ``[critic_steps, B, ...]`` (rows beyond the last multiple dropped)."""
+        """``real [critic_steps * B, ...]`` -> ``[critic_steps, B, ...]``.
+
+        A batch whose size is not a multiple of ``critic_steps`` is refused: a ``ConfigError`` when
+        its size is static, at run time otherwise (the last batch of a NumPy array). Under XLA, which compiles assertions out, the rows beyond the last multiple are left out.
+        """
+        steps = self.critic_steps
+        message = (
+            f"WGANGP splits each batch into critic_steps={steps} critic minibatches, so the batch size must be a "
+            f"multiple of {steps} (for critic minibatches of 64, batch_size={64 * steps}); with NumPy input the "
+            f"number of rows must be one too, or pass a tf.data.Dataset batched with drop_remainder=True."
+        )
         static = real.shape[0]
-        if static is not None and (static < self.critic_steps or static % self.critic_steps):
-            raise ConfigError(
-                f"WGANGP splits each batch into critic_steps={self.critic_steps} critic minibatches, so the batch "
-                f"size must be a multiple of {self.critic_steps}; got {static}. For critic minibatches of 64, use "
-                f"batch_size={64 * self.critic_steps}."
-            )
+        if static is not None and (static < steps or static % steps):
+            raise ConfigError(f"{message} Got a batch of {static}.")
         batch = tf.shape(real)[0]
-        with tf.control_dependencies([tf.debugging.assert_greater_equal(
-                batch, self.critic_steps, message=f"WGANGP needs batches of at least critic_steps={self.critic_steps} rows")]):
-            size = batch // self.critic_steps
-        minibatches = tf.reshape(real[: size * self.critic_steps], [self.critic_steps, size, *self.element_shape])
+        with tf.control_dependencies([tf.debugging.assert_equal(batch % steps, 0, message=message)]):
+            size = batch // steps
+        minibatches = tf.reshape(real[: size * steps], [steps, size, *self.element_shape])
         if static is not None:
-            minibatches = tf.ensure_shape(minibatches, [self.critic_steps, static // self.critic_steps, *self.element_shape])
+            minibatches = tf.ensure_shape(minibatches, [steps, static // steps, *self.element_shape])
         return minibatches
 
     def _alpha(self, batch, seed):
