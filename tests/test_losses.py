@@ -253,7 +253,7 @@ def test_adversarial_losses():
     assert float(losses.discriminator_loss(real, fake, "hinge")) == pytest.approx((0 + 0.5) / 2 + (0 + 1.5) / 2)
     assert float(losses.generator_loss(fake, "hinge")) == pytest.approx(0.75)
     with pytest.raises(ConfigError, match="adversarial loss"):
-        losses.generator_loss(fake, "wasserstein")
+        losses.generator_loss(fake, "least_squares")
     with pytest.raises(ConfigError, match="label_smoothing"):
         losses.discriminator_loss(real, fake, "hinge", label_smoothing=0.1)
     with pytest.raises(ConfigError, match="label_smoothing"):

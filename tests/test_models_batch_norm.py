@@ -196,9 +196,9 @@ def test_recalibration_of_networks_without_batch_norm_and_bad_arguments():
     for kwargs in ({"batches": 0}, {"batch_size": 1}, {"batches": 2.5}, {"batch_size": True}):
         with pytest.raises(ConfigError, match="recalibrate_batch_norm"):
             models.recalibrate_batch_norm(model, **kwargs)
-    with pytest.raises(ConfigError, match="DCGAN or VAE"):
+    with pytest.raises(ConfigError, match="GenerativeModel"):
         models.recalibrate_batch_norm(keras.Sequential([keras.layers.Dense(2)]))
-    with pytest.raises(ConfigError, match="DCGAN or VAE"):
+    with pytest.raises(ConfigError, match="GenerativeModel"):
         models.recalibrate_batch_norm(type("NoPrior", (), {"prior": LatentPrior("normal", 2)})())
 
 

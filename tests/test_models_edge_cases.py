@@ -34,7 +34,8 @@ def test_model_seeds_cover_the_32_bit_range_and_refuse_values_beyond_it(tmp_path
         with pytest.raises(ConfigError, match="seed must be between 0 and 4294967295"):
             models.build_model({**config, "seed": bad})
     with pytest.raises(ConfigError, match="SlotOffsetNoise seed must be between 0 and 4294967295"):
-        models.build_model({**config, "training_noise": {"slots": 4, "seed": -1}})
+        models.build_model({"model": "gdpp_stacked_mnist_dcgan", "image_size": 8, "channels": 1, "width": 4,
+                            "latent_dim": 4, "training_noise": {"slots": 4, "seed": -1}})
 
 
 def test_a_latent_dim_that_cannot_fit_is_refused_before_anything_is_allocated(monkeypatch):

@@ -57,7 +57,7 @@ def test_import_zoo_is_enough_for_keras_load_model():
     presets = ROOT / "zoo" / "presets" / "data"
     for first, second, path, expected in [
         ("import zoo", "import keras", presets / "mnist_vae" / "model.keras", "VAE"),
-        ("import keras", "import zoo", presets / "stacked_mnist_gdpp_gan" / "model.keras", "DCGAN"),
+        ("import keras", "import zoo", presets / "stacked_mnist_gdpp_gan" / "model.keras", "GDPPStackedMNISTDCGAN"),
     ]:
         result = _run("-c", _LOAD.format(first=first, second=second, path=str(path)))
         assert result.returncode == 0, result.stderr[-2000:]
