@@ -196,6 +196,11 @@ def _build_gan(config: dict, networks=None, model_class=DCGAN, defaults=None, **
         **shared,
         **options,
     )
+    return _compile_gan(model, config)
+
+
+def _compile_gan(model, config: dict):
+    """``model`` compiled with the config's two optimizers, unless ``compile`` is false."""
     if config.get("compile", True):
         model.compile(
             d_optimizer=config.get("d_optimizer") or _adam(config["d_learning_rate"], config),
@@ -222,13 +227,7 @@ def _build_wgan_gp(config: dict):
         gradient_penalty_weight=config.get("gradient_penalty_weight", 10.0),
         **_shared_options(config),
     )
-    if config.get("compile", True):
-        model.compile(
-            d_optimizer=config.get("d_optimizer") or _adam(config["d_learning_rate"], config),
-            g_optimizer=config.get("g_optimizer") or _adam(config["g_learning_rate"], config),
-            jit_compile=config.get("jit_compile", "auto"),
-        )
-    return model
+    return _compile_gan(model, config)
 
 
 register_model_kind("dcgan", _build_gan, _KEYS["dcgan"], description="DCGAN on images (the NP-prior paper's GAN)")
