@@ -35,7 +35,7 @@ import socket
 import sys
 import tempfile
 
-from zoo.errors import ConfigError, CorruptFileError, ZooError
+from zoo.errors import ConfigError, CorruptFileError, ZooError, is_disk_full
 
 from training import config as config_lib
 
@@ -59,7 +59,7 @@ STATUSES = ("running", "completed", "stopped_nan", "failed", "interrupted")
 RUN_FILES = (RUN_FILE, CONFIG_FILE, ENVIRONMENT_FILE, HISTORY_CSV, HISTORY_JSON, METRICS_FILE, MODEL_FILE)
 RUN_TEMPORARIES = (".*.tmp", ".model.tmp.keras")
 RUN_DIRECTORIES = {
-    CHECKPOINT_DIR: ("state.json", "epoch_*.weights.h5", ".*.tmp", ".tmp-epoch_*.weights.h5"),
+    CHECKPOINT_DIR: ("state.json", "epoch_*.weights.h5", ".*.tmp"),
     SAMPLES_DIR: ("epoch_*.png", "interpolation_*.png"),
     TENSORBOARD_DIR: ("events.out.tfevents.*",),
 }
@@ -72,12 +72,12 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def write_atomic(path: pathlib.Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+def write_atomic(path: pathlib.Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temporary file in the same directory and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -86,7 +86,11 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
 
 
 def write_json(path: pathlib.Path, value) -> None:
-    write_atomic(path, json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    write_atomic(path, _json_text(value))
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n"
 
 
 def _jsonable(value):
@@ -397,9 +401,21 @@ class RunDir:
         return removed
 
     def finish(self, status: str, message: str = "", **extra) -> None:
+        """Record how the run ended in ``run.json``, even on a full disk.
+
+        There the atomic write has no room for its temporary file, so the record is rewritten in place:
+        a few hundred bytes over blocks the file already owns.
+        """
         record = self.run_record()
         record.update(status=status, message=message, finished=now(), **extra)
-        write_json(self.path / RUN_FILE, record)
+        try:
+            write_json(self.path / RUN_FILE, record)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            with open(self.path / RUN_FILE, "r+", encoding="utf-8") as handle:
+                handle.write(_json_text(record))
+                handle.truncate()
 
     def write_history(self, rows: list[dict]) -> None:
         """Loss history, one dict per completed epoch, as ``history.json`` and ``history.csv``."""
