@@ -6,9 +6,9 @@ Which metrics apply depends on the dataset kind (``zoo.data.spec``):
 kind        metrics                                      defaults
 ==========  ==========================================  ==========================
 points      modes (modes, high_quality_pct)             modes
-digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall
-            mnist-fid, mnist-kid, mnist-is,             (prior and mid-point)
-            precision-recall, density-coverage,
+digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall,
+            mnist-fid, mnist-kid, mnist-is,             density-coverage (prior
+            precision-recall, density-coverage,         and mid-point)
             inception-fid, inception-kid
 stacked     modes (modes, kl), inception-*              modes
 images      inception-fid, inception-kid,               inception-fid (prior and
@@ -19,6 +19,8 @@ One-channel digit sets and stacked sets are read by the classifier of their fami
 (:func:`zoo.metrics.classifier.for_dataset`): ``mnist`` for ``mnist_5k``, ``stacked_mnist_5k``,
 ``mnist`` and ``stacked_mnist``, ``digits`` otherwise; it gives the default FID, the features of
 precision/recall and density/coverage, and the per-channel digits of the stacked mode count.
+``precision-recall`` always brings ``density-coverage`` with it: precision alone is fooled by a
+collapsed generator (one constant grey image scores precision 1.0 on digits; docs/evaluation.md).
 
 VAEs add ``reconstruction`` (per-pixel MSE of ``reconstruct`` on held-out images) and
 ``posterior-kl`` (mean KL(q(z|x) || prior), analytic for a normal prior, else a one-draw Monte-Carlo
@@ -52,7 +54,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "mnist-fid": (("digits",), "FID on the zoo MNIST classifier's 128-d features"),
     "mnist-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on MNIST-classifier features"),
     "mnist-is": (("digits",), "Inception Score (whole-set variant) from the MNIST classifier's logits"),
-    "precision-recall": (("digits", "images"), "improved precision/recall, k=3"),
+    "precision-recall": (("digits", "images"), "improved precision/recall, k=3 (density/coverage come with it)"),
     "density-coverage": (("digits", "images"), "density/coverage, k=5"),
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
     "inception-kid": (("digits", "stacked", "images"), "Keras-InceptionV3 KID (needs ImageNet weights)"),
@@ -62,7 +64,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
 _MODEL_METRICS = ("reconstruction", "posterior-kl")
 _DEFAULTS = {
     "points": ["modes"],
-    "digits": ["digits-fid", "precision-recall"],
+    "digits": ["digits-fid", "precision-recall", "density-coverage"],
     "stacked": ["modes"],
     "images": ["inception-fid"],
 }
@@ -111,7 +113,12 @@ def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
         )
     if not metrics:
         raise ConfigError(f"no metrics given; valid metrics: {', '.join(METRICS)}.")
-    return list(dict.fromkeys(metrics))
+    metrics = list(dict.fromkeys(metrics))
+    # Precision alone reads 1.0 for a generator stuck on one image that falls inside a single real
+    # sample's k-NN ball (docs/evaluation.md); density and coverage expose it, so they come with it.
+    if "precision-recall" in metrics and "density-coverage" not in metrics:
+        metrics.insert(metrics.index("precision-recall") + 1, "density-coverage")
+    return metrics
 
 
 def infer_dataset(model) -> str:
