@@ -498,22 +498,12 @@ def export(
     if interpolation == "matched":
         _matched_path(servable, interpolation_steps)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
+    def write(staging):
+        _write(servable, differences, staging, model_name=name, interpolation_steps=interpolation_steps,
+               interpolation=interpolation, warmup_batch_sizes=warmup_batch_sizes, max_batch_size=max_batch_size)
+
     try:
-        target = repository.publish(
-            base,
-            name,
-            lambda staging: _write(
-                servable,
-                differences,
-                staging,
-                model_name=name,
-                interpolation_steps=interpolation_steps,
-                interpolation=interpolation,
-                warmup_batch_sizes=warmup_batch_sizes,
-                max_batch_size=max_batch_size,
-            ),
-            version=version,
-        )
+        target = repository.publish(base, name, write, version=version)
     except Exception as error:
         if not is_disk_full(error):
             raise

@@ -253,8 +253,11 @@ def train(
     ``cpu_devices`` splits the CPU for ``strategy="mirrored"`` (``training.strategy.split_cpu``).
 
     Re-running the same config into the same directory continues from its last completed epoch.
-    Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input, and
-    ``callbacks.NonFiniteLossError`` when a loss becomes NaN or inf (the last good checkpoint stays).
+    Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input,
+    ``callbacks.NonFiniteLossError`` when a loss becomes NaN or inf and ``DiskFullError`` when the
+    disk fills up (the last good checkpoint stays, ``run.json`` says ``stopped_nan`` / ``failed``).
+    While it runs in the main thread, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``)
+    like Ctrl-C: the run is recorded as ``interrupted`` and its lock released.
     """
     started = time.perf_counter()
     if jit and config["train"]["deterministic"]:
