@@ -69,10 +69,14 @@ import keras
 
 from zoo import latent
 from zoo._version import __version__
+from zoo.errors import ConfigError, DiskFullError, first_line, is_disk_full
 from exports import opcheck, repository, warmup
 from exports.errors import ExportError
 
 DEFAULT_INTERPOLATION_STEPS = 8
+#: Most images per interpolate path: every request renders this many per row, and so does the
+#: server's warm-up at start-up (a longer path: zoo.latent.interpolate, then serving_default).
+MAX_INTERPOLATION_STEPS = 256
 INTERPOLATIONS = ("linear", "matched")  # the interpolate signature's path
 DEFAULT_MAX_BATCH_SIZE = 1024
 EXPORT_INFO = "zoo_export.json"  # in assets.extra/, next to the warm-up requests
@@ -255,7 +259,6 @@ def _path_weights(steps: int):
 
 def _matched_path(servable: _Servable, steps: int):
     """The transport maps of the model's prior for the export's ``steps`` path parameters."""
-    from zoo.errors import ConfigError
     from zoo.priors.transport import MatchedPath
 
     try:
@@ -327,8 +330,13 @@ def _check_options(interpolation_steps, warmup_batch_sizes, interpolation="linea
         raise ExportError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
         raise ExportError(f"the max batch size must be a positive integer, got {max_batch_size!r}")
-    if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or interpolation_steps < 2:
-        raise ExportError(f"interpolation steps must be an integer >= 2 (both ends included), got {interpolation_steps!r}")
+    if isinstance(interpolation_steps, bool) or not isinstance(interpolation_steps, int) or \
+            not 2 <= interpolation_steps <= MAX_INTERPOLATION_STEPS:
+        raise ExportError(
+            f"interpolation steps must be an integer from 2 to {MAX_INTERPOLATION_STEPS} (both ends included), got "
+            f"{interpolation_steps!r}: every interpolate request renders that many images per row, and so does the "
+            "server's warm-up; for longer paths compute the latents with zoo.latent.interpolate and call serving_default"
+        )
     if interpolation not in INTERPOLATIONS:
         raise ExportError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
     sizes = tuple(warmup_batch_sizes)
@@ -421,10 +429,16 @@ def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAUL
                     warmup_batch_sizes=(1,), serving_root=repository.DEFAULT_SERVING_ROOT,
                     interpolation="linear", max_batch_size=DEFAULT_MAX_BATCH_SIZE, batching=None,
                     precision="float32") -> None:
-    """Everything :func:`export` refuses about its arguments (not the model), checked without writing."""
+    """Everything :func:`export` refuses about its arguments (not the model), checked without writing.
+
+    That includes a ``models.config`` the export could not extend (damaged, not UTF-8, configuring
+    models with ``custom_model_config``): refused here, before a version is published, so fixing
+    or deleting it and exporting again leaves one new version, not two.
+    """
     repository.check_model_dir(base, name)
     repository.check_version(version)
     repository.check_serving_root(serving_root)
+    _check_models_config(base, name, serving_root)
     _check_options(interpolation_steps, warmup_batch_sizes, interpolation, max_batch_size, precision)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
     if merged is not None and merged > max_batch_size:
@@ -433,6 +447,20 @@ def check_arguments(base, name: str, *, version=None, interpolation_steps=DEFAUL
             f"({repository.BATCHING_PARAMETERS}), more than this export's max batch size {max_batch_size}; "
             f"export with a max batch size >= {merged} or lower the batching max_batch_size"
         )
+
+
+def _check_models_config(base, name: str, serving_root: str) -> None:
+    """Refuse (``ExportError``) when ``base/models.config`` could not be extended with ``name``."""
+    path = Path(base) / repository.MODELS_CONFIG
+    if not path.is_file():
+        return
+    try:
+        repository.merge_models_config(path.read_text(encoding="utf-8"), [name], serving_root, source=str(path))
+    except UnicodeDecodeError:
+        raise ExportError(f"{path} is not UTF-8 text; fix it or delete it (the next export writes a new one); "
+                          "nothing was exported") from None
+    except ConfigError as error:
+        raise ExportError(f"{error}; nothing was exported") from None
 
 
 def export(
@@ -468,24 +496,31 @@ def export(
     if interpolation == "matched":
         _matched_path(servable, interpolation_steps)
     merged = batching.max_batch_size if batching is not None else repository.read_max_batch_size(base)
-    target = repository.publish(
-        base,
-        name,
-        lambda staging: _write(
-            servable,
-            differences,
-            staging,
-            model_name=name,
-            interpolation_steps=interpolation_steps,
-            interpolation=interpolation,
-            warmup_batch_sizes=warmup_batch_sizes,
-            max_batch_size=max_batch_size,
-        ),
-        version=version,
-    )
-    repository.write_models_config(base, serving_root)
-    if batching is not None or merged is None:
-        repository.write_batching_parameters(
-            base, batching or repository.BatchingParameters(max_batch_size=max_batch_size)
-        )
+    def write(staging):
+        _write(servable, differences, staging, model_name=name, interpolation_steps=interpolation_steps,
+               interpolation=interpolation, warmup_batch_sizes=warmup_batch_sizes, max_batch_size=max_batch_size)
+
+    try:
+        target = repository.publish(base, name, write, version=version)
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFullError(
+            f"the disk holding {base} is full ({first_line(error)}): nothing was published (the partly written "
+            "version was removed). Free some space and export again."
+        ) from None
+    try:
+        repository.write_models_config(base, serving_root)
+        if batching is not None or merged is None:
+            repository.write_batching_parameters(
+                base, batching or repository.BatchingParameters(max_batch_size=max_batch_size)
+            )
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFullError(
+            f"the disk holding {base} is full ({first_line(error)}): {target} was published, but "
+            f"{repository.MODELS_CONFIG} and {repository.BATCHING_PARAMETERS} may not list it yet. Free some space "
+            "and export again (the next version updates both files)."
+        ) from None
     return target

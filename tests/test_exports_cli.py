@@ -1,6 +1,7 @@
 """`zoo export`: run directories and .keras files in, TF Serving versions out; clear refusals."""
 
 import json
+import pathlib
 
 import pytest
 
@@ -50,6 +51,9 @@ def test_existing_version_is_refused_and_kept(run_dir, tmp_path, capsys):
         ("{run}", ["--name", "bad/name"], "model name"),
         ("{run}", ["--warmup-batch-sizes", "1,x"], "comma-separated integers"),
         ("{run}", ["--interpolation-steps", "1"], "interpolation steps"),
+        # Issue 34 item 8: 10**6 steps was accepted, 10**12 died with a MemoryError traceback.
+        ("{run}", ["--interpolation-steps", "1000000"], "integer from 2 to 256 (both ends included), got 1000000"),
+        ("{run}", ["--interpolation-steps", str(10**12)], "integer from 2 to 256"),
     ],
 )
 def test_refusals_are_one_line_errors(run_dir, tmp_path, capsys, source, extra, message):
@@ -96,3 +100,54 @@ def test_precision_float16_round_trip_and_refusal(run_dir, tmp_path, capsys):
     assert err.startswith("zoo export: error:") and "not finite" in err and "--precision float32" in err
     assert "Traceback" not in err
     assert not (tmp_path / "refused").exists()
+
+
+def test_a_damaged_models_config_is_refused_before_a_version_is_published(run_dir, tmp_path, capsys):
+    # Issue 34 item 7: the version was published first; following "fix it or delete it" made a duplicate.
+    base = tmp_path / "exports"
+    base.mkdir()
+    (base / "models.config").write_text('model_config_list {\n  config {\n    name: "a"\n')  # cut short
+    args = ["export", str(run_dir), "--name", "m", "--base", str(base)]
+    assert cli.main(args) == 2
+    error = capsys.readouterr().err
+    assert "models.config" in error and "fix it or delete it; nothing was exported" in error
+    assert len(error.strip().splitlines()) == 1 and not (base / "m").exists()
+    (base / "models.config").unlink()
+    assert cli.main(args) == 0
+    from exports.repository import versions
+
+    assert versions(base / "m") == [1]
+
+
+def test_a_full_disk_during_export_is_one_line_and_publishes_nothing(run_dir, tmp_path, capsys, monkeypatch):
+    # Issue 34 item 9: a 51-line traceback.
+    import errno
+
+    from exports import repository
+    from zoo._tf import tf
+
+    def no_space(obj, directory, *args, **kwargs):  # what SaveV2 raises when the variables do not fit
+        (pathlib.Path(directory) / "variables").mkdir(parents=True)
+        (pathlib.Path(directory) / "variables" / "part").write_bytes(b"half")
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{directory}/variables/variables_temp/part-00000; No space left on device [Op:SaveV2]")
+
+    monkeypatch.setattr(tf.saved_model, "save", no_space)
+    base = tmp_path / "exports"
+    assert cli.main(["export", str(run_dir), "--name", "m", "--base", str(base)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"zoo export: error: the disk holding {base} is full (") and "No space left" in error
+    assert "nothing was published" in error and len(error.strip().splitlines()) == 1
+    assert [p.name for p in (base / "m").iterdir() if not p.name.startswith(".export")] == []
+    assert not (base / "models.config").exists()
+
+    monkeypatch.undo()
+
+    def config_no_space(base, serving_root="/models"):
+        raise OSError(errno.ENOSPC, "No space left on device", str(base))
+
+    monkeypatch.setattr(repository, "write_models_config", config_no_space)
+    assert cli.main(["export", str(run_dir), "--name", "m", "--base", str(base)]) == 2
+    error = capsys.readouterr().err
+    assert f"{base / 'm' / '1'} was published, but models.config and batching_parameters.txt may not list it" in error
+    assert len(error.strip().splitlines()) == 1

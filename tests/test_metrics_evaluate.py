@@ -83,7 +83,7 @@ def test_mnist_5k_defaults_to_mnist_fid_and_separates_real_from_untrained(tiny_d
     assert real["results"]["mnist-IS"]["prior"] > 8.0 and fake["mnist-IS"]["prior"] < 3.0
     assert real["results"]["recall"]["prior"] > 0.5 > fake["recall"]["prior"]
     defaults = evaluate(ReplayModel(x), dataset="mnist_5k", samples=200, seed=0, midpoint=False)["metrics"]
-    assert defaults == ["mnist-fid", "precision-recall"]
+    assert defaults == ["mnist-fid", "precision-recall", "density-coverage"]
 
 
 def test_the_second_mnist_feature_space_separates_real_from_untrained_and_is_another_space(tiny_dcgan):
@@ -115,8 +115,8 @@ def test_digits_metrics_separate_real_from_untrained(tiny_dcgan):
 def test_report_shape_determinism_and_table(tiny_dcgan):
     first = evaluate(tiny_dcgan, samples=200, seed=(1, 2))
     second = evaluate(tiny_dcgan, samples=200, seed=(1, 2))
-    assert first["metrics"] == ["digits-fid", "precision-recall"] and first["midpoint"] is True
-    for name in ("digits-FID", "precision", "recall"):
+    assert first["metrics"] == ["digits-fid", "precision-recall", "density-coverage"] and first["midpoint"] is True
+    for name in ("digits-FID", "precision", "recall", "density", "coverage"):
         assert set(first["results"][name]) == {"prior", "midpoint", "ratio"}
         assert first["results"][name]["prior"] == second["results"][name]["prior"]
     entry = first["results"]["digits-FID"]
@@ -299,7 +299,7 @@ def test_vae_defaults_add_reconstruction_and_posterior_kl():
 
     vae = build_model({"model": "vae", "image_size": 28, "channels": 1, "width": 16, "latent_dim": 8})
     report = evaluate(vae, samples=200, seed=0)
-    assert report["metrics"] == ["digits-fid", "precision-recall", "reconstruction", "posterior-kl"]
+    assert report["metrics"] == ["digits-fid", "precision-recall", "density-coverage", "reconstruction", "posterior-kl"]
     x, _ = data.arrays("digits", split="test")
     x = x[:200]
     mean, logvar = (np.asarray(v, np.float64) for v in vae.encode(x))

@@ -43,12 +43,12 @@ def test_a_latent_dim_that_cannot_fit_is_refused_before_anything_is_allocated(mo
     import pytest
 
     from zoo.errors import ConfigError
-    from zoo.models import architectures
+    from zoo import _resources
 
-    limit = architectures.memory_limit()
+    limit = _resources.memory_limit()
     assert limit is not None and limit > 2**28  # a real machine reports its memory
     # The machine of the issue (24 GiB), so that a larger one does not try to allocate for real.
-    monkeypatch.setattr(architectures, "memory_limit", lambda: 24 * 2**30)
+    monkeypatch.setattr(_resources, "memory_limit", lambda: 24 * 2**30)
     huge = 10**9
     for config, layer in [({"model": "dcgan", "image_size": 32, "channels": 1, "width": 8}, "generator's first layer"),
                           ({"model": "synthetic_gan"}, "generator's first layer"),
@@ -58,5 +58,5 @@ def test_a_latent_dim_that_cannot_fit_is_refused_before_anything_is_allocated(mo
                                               r"layer alone allows at most about [\d,]+\)"):
             models.build_model({**config, "latent_dim": huge})
     # The bound is what the layer needs, nothing more: the largest latent_dim it names builds when memory allows.
-    assert architectures.format_bytes(4 * huge * 128) == "476.8 GiB"
-    assert architectures.format_bytes(1023) == "1023 B"
+    assert _resources.format_bytes(4 * huge * 128) == "476.8 GiB"
+    assert _resources.format_bytes(1023) == "1023 B"

@@ -138,7 +138,7 @@ def test_resume_cannot_shrink_the_run(finished, tmp_path, capsys):
 
 @pytest.mark.parametrize("damage, message", [
     ("checkpoint/state.json", "state.json is damaged"),
-    ("checkpoint/epoch_0001.weights.h5", "is missing or damaged"),
+    ("checkpoint/epoch_0001.weights.h5", "is damaged: its SHA-256 differs"),
     ("run.json", "run.json is damaged"),
     ("config.json", "config.json is damaged"),
 ])
@@ -217,9 +217,9 @@ def test_two_trainings_into_one_directory(tiny, tmp_path, capsys):
 
 
 def test_a_latent_dim_that_cannot_fit_is_refused_up_front(tiny, tmp_path, capsys, monkeypatch):
-    from zoo.models import architectures
+    from zoo import _resources
 
-    monkeypatch.setattr(architectures, "memory_limit", lambda: 24 * 2**30)  # the issue's machine, whatever runs this
+    monkeypatch.setattr(_resources, "memory_limit", lambda: 24 * 2**30)  # the issue's machine, whatever runs this
     out = tmp_path / "run"
     assert main(["train", tiny, "--out", str(out), "--set", "model.latent_dim=1000000000", *QUIET]) == 2
     error = capsys.readouterr().err
@@ -228,7 +228,7 @@ def test_a_latent_dim_that_cannot_fit_is_refused_up_front(tiny, tmp_path, capsys
 
     # Training keeps four copies of every weight (weight, gradient, two Adam moments): a model whose
     # weights fit but whose training state does not is refused before the optimizers are built.
-    monkeypatch.setattr(architectures, "memory_limit", lambda: 200_000)  # bytes: the tiny model's weights fit
+    monkeypatch.setattr(_resources, "memory_limit", lambda: 200_000)  # bytes: the tiny model's weights fit
     assert main(["train", tiny, "--out", str(out), *QUIET]) == 2
     error = capsys.readouterr().err
     assert "training this model (" in error and "each kept 4 times" in error and "of memory this machine has" in error
@@ -288,3 +288,167 @@ def test_overwrite_removes_only_what_the_run_wrote(finished, tmp_path):
     assert record["status"] == "completed" and record["started"] != started and record["resumes"] == []
     assert not set(old_events) & set((run / "tensorboard").glob("events.out.tfevents.*"))
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["best.png", "epoch_0001.png", "interpolation_0001.png"]
+
+
+# ----------------------------------------------------------------------------- issue 34 item 4: checksums
+
+
+def _model_weights(path):
+    from zoo.models import load_file
+
+    return [np.asarray(w) for w in load_file(path).weights]
+
+
+def test_a_damaged_checkpoint_is_refused_naming_the_last_good_one(tiny, tmp_path, capsys):
+    # The issue's case: a few bytes flipped in checkpoint/epoch_N.weights.h5 resumed with exit 0.
+    run = tmp_path / "run"
+    two = ["--set", "train.epochs=2", *QUIET]
+    assert main(["train", tiny, "--out", str(run), *two]) == 0
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["sha256"]) == 64
+    assert state["previous"]["weights"] == "epoch_0001.weights.h5" and len(state["previous"]["sha256"]) == 64
+    assert sorted(p.name for p in (run / "checkpoint").glob("epoch_*")) == ["epoch_0001.weights.h5",
+                                                                             "epoch_0002.weights.h5"]
+    shutil.copy(run / "model.keras", tmp_path / "uninterrupted.keras")
+    damaged = run / "checkpoint" / "epoch_0002.weights.h5"
+    data = bytearray(damaged.read_bytes())
+    for offset in (len(data) // 2, len(data) // 2 + 7, len(data) - 100):
+        data[offset] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    before = _snapshot(run)
+    assert main(["train", tiny, "--out", str(run), "--resume", *two]) == 2
+    error = capsys.readouterr().err
+    assert f"the checkpoint {damaged} is damaged: its SHA-256 differs from the one recorded" in error
+    assert f"The last good checkpoint is epoch_0001.weights.h5 (epoch 1): delete {damaged} and rerun" in error
+    assert len(error.strip().splitlines()) == 1 and _snapshot(run) == before
+
+    # Following the advice resumes from epoch 1 and retrains epoch 2 exactly as before.
+    damaged.unlink()
+    assert main(["train", tiny, "--out", str(run), "--resume", *two]) == 0
+    captured = capsys.readouterr()
+    assert "resumed after epoch 1" in captured.out
+    assert "is missing; resuming from the checkpoint before it, epoch_0001.weights.h5 (epoch 1" in captured.err
+    for resumed, original in zip(_model_weights(run / "model.keras"), _model_weights(tmp_path / "uninterrupted.keras")):
+        np.testing.assert_array_equal(resumed, original)
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 2 and [row["epoch"] for row in state["history"]] == [1, 2]
+
+
+def test_checkpoints_written_before_checksums_still_resume(finished, tmp_path, capsys):
+    recipe, run = _copy(finished, tmp_path)
+    state_path = run / "checkpoint" / "state.json"
+    state = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps({k: v for k, v in state.items() if k not in ("sha256", "previous")}))
+    assert main(["train", recipe, "--out", str(run), "--resume", "--set", "train.epochs=2", *QUIET]) == 0
+    assert "resumed after epoch 1" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- issue 34 item 9: a full disk
+
+
+def _full_disk_from(monkeypatch, name):
+    """Every atomic write fails with ENOSPC from the first one to ``name`` on, as on a disk that filled up."""
+    import errno
+
+    from training import rundir
+
+    write = rundir.atomic_write
+    full = []
+
+    def atomic_write(path, text):
+        if path.name == name or full:
+            full.append(path.name)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        write(path, text)
+
+    monkeypatch.setattr(rundir, "atomic_write", atomic_write)
+    return full
+
+
+def test_a_full_disk_stops_training_in_one_line_and_keeps_the_last_checkpoint(tiny, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    failed = _full_disk_from(monkeypatch, "epoch_0002.weights.h5")
+    assert main(["train", tiny, "--out", str(run), "--set", "train.epochs=3", *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"zoo train: error: the disk holding {run / 'checkpoint'} is full ([Errno 28] No space ")
+    assert f"the checkpoint of epoch 2 was not written; training stopped and the checkpoint of epoch 1 in " in error
+    assert "rerun the same command to continue" in error and len(error.strip().splitlines()) == 1
+    assert failed[:2] == ["epoch_0002.weights.h5", "run.json"]  # run.json could not be replaced either...
+    record = json.loads((run / "run.json").read_text())  # ...so it was rewritten in place
+    assert record["status"] == "failed" and record["message"].startswith("DiskFullError: the disk holding")
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["epoch"] == 1
+    assert sorted(p.name for p in (run / "checkpoint").iterdir()) == ["epoch_0001.weights.h5", "state.json"]
+    assert not (run / ".lock").exists() and not list(run.rglob("*.tmp"))
+
+    # With space again, the same command continues from epoch 1.
+    monkeypatch.undo()
+    assert main(["train", tiny, "--out", str(run), "--set", "train.epochs=3", *QUIET]) == 0
+    assert "resumed after epoch 1" in capsys.readouterr().out
+
+
+def test_a_disk_without_room_for_the_next_checkpoint_stops_before_writing_it(tiny, tmp_path, capsys, monkeypatch):
+    import collections
+
+    from zoo import _resources
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(_resources.shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1000, 1000))
+    run = tmp_path / "run"
+    assert main(["train", tiny, "--out", str(run), *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert "is full (1000 B free, the checkpoint of epoch 1 needs about" in error
+    assert "training stopped before any epoch was checkpointed" in error
+    assert json.loads((run / "run.json").read_text())["status"] == "failed"
+    assert not (run / "checkpoint").exists() or not list((run / "checkpoint").iterdir())
+
+
+def test_a_full_disk_while_saving_the_model_keeps_the_checkpoints(finished, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import keras
+
+    recipe, run = _copy(finished, tmp_path)
+    (run / "model.keras").unlink()
+
+    def save(self, path, *args, **kwargs):
+        pathlib.Path(path).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", save)
+    assert main(["train", recipe, "--out", str(run), "--resume", *QUIET]) == 2
+    error = capsys.readouterr().err
+    assert f"the disk holding {run} is full ([Errno 28] No space left on device): training stopped and the " \
+           "checkpoint of epoch 1" in error
+    assert not (run / "model.keras").exists() and not (run / ".model.tmp.keras").exists()
+    assert json.loads((run / "run.json").read_text())["status"] == "failed"
+
+
+# ----------------------------------------------------------------------------- issue 34 item 11: SIGTERM
+
+
+@pytest.mark.parametrize("signum, status, message", [(signal.SIGTERM, 143, "terminated by SIGTERM"),
+                                                    (signal.SIGINT, 130, "interrupted")])
+def test_sigterm_and_sigint_record_an_interrupted_run_and_release_the_lock(tiny, tmp_path, signum, status, message):
+    out = tmp_path / "run"
+    slow = ["--set", "train.epochs=3", "--set", "train.steps_per_epoch=20", *QUIET]
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "train", tiny, "--out", str(out), *slow], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = out / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 600  # a loaded machine takes minutes to import TensorFlow and train an epoch
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not state.exists() or process.poll() is not None:
+        process.kill()
+        raise AssertionError(f"the run did not reach its first checkpoint in time: {process.communicate()[1][-3000:]}")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == status, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1].startswith(f"zoo train: {message}")
+    assert "Traceback" not in stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "interrupted", record
+    assert not (out / ".lock").exists()
+    if signum == signal.SIGTERM:  # the same command continues the run
+        result = subprocess.run([sys.executable, "-m", "zoo", "train", tiny, "--out", str(out), *slow], cwd=ROOT,
+                                capture_output=True, text=True)
+        assert result.returncode == 0 and "resumed after epoch" in result.stdout, result.stderr[-3000:]

@@ -13,8 +13,11 @@ float32 NHWC in [-1, 1]; 2-D point sets are drawn as scatter plots.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 import pathlib
+import sys
 import time
 
 import numpy as np
@@ -24,8 +27,10 @@ from zoo._tf import tf
 
 import keras
 
+from zoo import _resources
 from zoo._seeds import as_int32, check_seed
-from zoo.errors import ConfigError, CorruptFileError, DataUnavailableError, ZooError
+from zoo.errors import (ConfigError, CorruptFileError, DataUnavailableError, DiskFullError, ZooError, first_line,
+                        is_disk_full)
 from zoo.images import image_grid
 from zoo.models import GenerativeModel
 
@@ -34,6 +39,9 @@ from training import rundir as rundir_lib
 __all__ = ["ApplyEMA", "Checkpoint", "LogScalars", "NonFiniteLossError", "NonFiniteStop", "SampleImages",
            "SummaryWriter"]
 
+# The end of every DiskFullError of a run: what to do (the run resumes where it stopped).
+DISK_FULL_REMEDY = ("Free some space (or move the run directory to a larger disk), then rerun the same command to "
+                    "continue.")
 # Seeds of the fixed latents behind the per-epoch images (the run seed is mixed in).
 GRID_SEED = 7001
 INTERPOLATION_SEED = 7002
@@ -58,13 +66,22 @@ def generator_optimizer(model) -> tuple[keras.optimizers.Optimizer, list]:
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """``BackupAndRestore``-style checkpoint of the last completed epoch, plus the loss history.
+    """``BackupAndRestore``-style checkpoints of the last two completed epochs, plus the loss history.
 
     At each epoch end with finite losses it writes ``epoch_NNNN.weights.h5`` (every model and
     optimizer variable: weights, Adam moments and iteration counters, the EMA slots, the model's
-    seed-generator state) and then commits it by atomically replacing ``state.json``; older weight
-    files are removed only after that. A run killed at any instant therefore restarts from a whole
-    epoch. :meth:`restore` (called before ``fit``) loads it and returns the epoch to start from.
+    seed-generator state) atomically (a temporary name, then a rename), and then commits it by
+    atomically replacing ``state.json``, which records its SHA-256 and names the checkpoint before it
+    (``previous``); older weight files are removed only after that. A run killed at any instant
+    therefore restarts from a whole epoch. :meth:`restore` (called before ``fit``) verifies the
+    checksum, loads the checkpoint and returns the epoch to start from: a damaged file is refused,
+    naming the last good one; a missing one (deleted because it was damaged) gives way to the
+    previous checkpoint when that one verifies.
+
+    A disk too full to take the next checkpoint stops training with :class:`~zoo.errors.DiskFullError`
+    before anything is written (the checkpoint is serialised in memory, and its size compared with
+    the free space); a write that still fails is removed again. Either way the last committed
+    checkpoint stays.
 
     An epoch whose logs hold no loss ran no training step (the dataset yielded no batch): it is not
     committed, training stops, and ``empty_epoch`` holds its number (see :meth:`empty_error`).
@@ -80,36 +97,69 @@ class Checkpoint(keras.callbacks.Callback):
         self.history: list[dict] = []
         self.empty_epoch: int | None = None
         self._epoch_start = 0.0
+        # {"epoch", "weights", "sha256"} of the last committed checkpoint (None before the first).
+        self.committed: dict | None = None
+
+    @property
+    def epoch(self) -> int:
+        """The last committed epoch (0: none)."""
+        return self.committed["epoch"] if self.committed else 0
 
     def restore(self, model) -> int:
-        """Load the last committed epoch into ``model``; returns the number of completed epochs (0: none).
+        """Load the last good committed epoch into ``model``; returns the number of completed epochs (0: none).
 
-        Raises ``CorruptFileError`` when ``state.json`` or the weights it names cannot be read.
+        Raises ``CorruptFileError`` when ``state.json`` cannot be read, or the checkpoint it names is
+        damaged (its SHA-256 differs from the recorded one) or missing with no good one before it.
         """
         state_path = self.directory / self.STATE
         if not state_path.is_file():
             return 0
-        remedy = (f"The run cannot continue from it: start over with --overwrite (which deletes {self.run.path}), "
-                  "or train into another --out directory.")
+        remedy = (f"The run cannot continue from it: start over with --overwrite (which deletes {self.run.path}'s "
+                  "run files), or train into another --out directory.")
         state = rundir_lib.read_json(state_path, remedy)
         try:
-            weights, history, epoch = self.directory / state["weights"], list(state["history"]), int(state["epoch"])
-        except (TypeError, KeyError, ValueError) as error:
+            latest, history = _checkpoint_entry(state), list(state["history"])
+            previous = _checkpoint_entry(state["previous"]) if state.get("previous") else None
+        except (TypeError, KeyError, ValueError, AttributeError) as error:
             raise CorruptFileError(f"{state_path} is damaged (no valid {error}). {remedy}") from None
+        entry = latest
+        good = previous if previous is not None and self._verified(previous) else None
+        latest_path = self.directory / latest["weights"]
+        if not latest_path.is_file() and good is not None:
+            print(f"zoo train: {latest_path} is missing; resuming from the checkpoint before it, "
+                  f"{good['weights']} (epoch {good['epoch']}, checksum verified).", file=sys.stderr)
+            entry = good
+        elif not self._verified(latest):
+            problem = "is missing" if not latest_path.is_file() else (
+                "is damaged: its SHA-256 differs from the one recorded when it was written")
+            fallback = (
+                f"The last good checkpoint is {good['weights']} (epoch {good['epoch']}): delete {latest_path} and "
+                "rerun to resume from it, or start over with --overwrite."
+                if good is not None else remedy
+            )
+            raise CorruptFileError(f"the checkpoint {latest_path} {problem} ({state_path}). {fallback}")
         # Optimizer slots are created lazily; they must exist for load_weights to fill them.
         targets = (model.optimizer_targets() if isinstance(model, GenerativeModel)
                    else [(model.optimizer, model.trainable_variables)])  # any Keras model checkpoints
         for optimizer, variables in targets:
             if not optimizer.built:
                 optimizer.build(variables)
+        weights = self.directory / entry["weights"]
         try:
             model.load_weights(weights)
         except (OSError, ValueError, KeyError) as error:
             raise CorruptFileError(
                 f"the checkpoint {weights} is missing or damaged ({type(error).__name__}: {str(error)[:200]}). {remedy}"
             ) from None
-        self.history = history
-        return epoch
+        self.history = [row for row in history if row.get("epoch", 0) <= entry["epoch"]]
+        self.committed = entry
+        return entry["epoch"]
+
+    def _verified(self, entry: dict) -> bool:
+        """The entry's file exists and has its recorded SHA-256 (checkpoints written before checksums
+        were recorded have none and are taken as they are)."""
+        path = self.directory / entry["weights"]
+        return path.is_file() and entry.get("sha256") in (None, _sha256(path))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -124,17 +174,44 @@ class Checkpoint(keras.callbacks.Callback):
             return  # a NaN stop: keep the last good checkpoint untouched
         row = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **logs,
                "seconds": round(time.perf_counter() - self._epoch_start, 3)}
-        self.history.append(row)
+        history = [*self.history, row]
         self.directory.mkdir(parents=True, exist_ok=True)
         weights = f"epoch_{epoch + 1:04d}.weights.h5"
-        self.model.save_weights(self.directory / weights)
-        state = {"epoch": epoch + 1, "weights": weights, "history": self.history, "saved": rundir_lib.now()}
-        rundir_lib.write_json(self.directory / self.STATE, state)
+        # Written to memory first and then to disk in one plain write: a full disk then fails that
+        # write cleanly, where h5py writing the file itself would leave it open and half written.
+        buffer = _NamedBuffer(weights)
+        self.model.save_weights(buffer)
+        data = buffer.getvalue()
+        _resources.check_disk_space(self.directory, len(data), f"the checkpoint of epoch {epoch + 1}",
+                                    self._not_written(epoch + 1))
+        entry = {"epoch": epoch + 1, "weights": weights, "sha256": hashlib.sha256(data).hexdigest()}
+        try:
+            rundir_lib.atomic_write(self.directory / weights, data)
+            state = {**entry, "history": history, "saved": rundir_lib.now(), "previous": self.committed}
+            rundir_lib.write_json(self.directory / self.STATE, state)
+        except BaseException as error:
+            if self.committed is None or weights != self.committed["weights"]:
+                (self.directory / weights).unlink(missing_ok=True)  # written but never committed
+            if is_disk_full(error):
+                raise DiskFullError(
+                    f"the disk holding {self.directory} is full ({first_line(error)}): {self._not_written(epoch + 1)}"
+                ) from None
+            raise
+        keep = {weights, self.committed["weights"] if self.committed else None}
+        self.committed, self.history = entry, history
         for old in self.directory.glob("epoch_*.weights.h5"):
-            if old.name != weights:
+            if old.name not in keep:
                 old.unlink()
         self.run.write_history(self.history)
 
+    def kept(self) -> str:
+        """What a run that stops now keeps (for error messages)."""
+        if self.epoch:
+            return f"training stopped and the checkpoint of epoch {self.epoch} in {self.directory} is kept"
+        return "training stopped before any epoch was checkpointed"
+
+    def _not_written(self, epoch: int) -> str:
+        return f"the checkpoint of epoch {epoch} was not written; {self.kept()}. {DISK_FULL_REMEDY}"
 
     def empty_error(self, dataset: str) -> EmptyEpochError:
         kept = (f"the checkpoint of epoch {len(self.history)} is kept" if self.history
@@ -143,6 +220,34 @@ class Checkpoint(keras.callbacks.Callback):
             f"epoch {self.empty_epoch} ran no training step: dataset {dataset!r} yielded no batch (for a folder: "
             f"no image could be decoded); {kept}. Check data.name, data.data_dir and data.batch_size, then rerun."
         )
+
+
+def _checkpoint_entry(value) -> dict:
+    """``{"epoch", "weights", "sha256"}`` of a ``state.json`` entry (``sha256`` None when not recorded)."""
+    epoch, weights, digest = int(value["epoch"]), str(value["weights"]), value.get("sha256")
+    if "/" in weights or weights.startswith(".") or (digest is not None and not isinstance(digest, str)):
+        raise ValueError("weights")
+    return {"epoch": epoch, "weights": weights, "sha256": digest}
+
+
+def _sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _NamedBuffer(io.BytesIO):
+    """An in-memory file for ``model.save_weights``: h5py writes into it, and Keras checks the name
+    ``str()`` gives (it must end in ``.weights.h5``)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def __str__(self):
+        return self.name
 
 
 # --------------------------------------------------------------------------- NaN stop

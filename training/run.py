@@ -8,11 +8,16 @@ run's records written (a refused run leaves no directory behind, only its lock w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import pathlib
+import signal
 import sys
+import threading
 import time
+
+from zoo.errors import DiskFullError, first_line, is_disk_full
 
 from training import rundir as rundir_lib
 from training import strategy as strategy_lib
@@ -152,7 +157,7 @@ def build(config: dict, placement):
     except (tf.errors.ResourceExhaustedError, MemoryError) as error:
         # Sizes the up-front estimates let through (initialisers need temporary copies, GPUs hold less).
         raise ConfigError(
-            f"building the model ran out of memory ({type(error).__name__}: {_first_line(error)}); lower "
+            f"building the model ran out of memory ({type(error).__name__}: {first_line(error)}); lower "
             "model.latent_dim or model.options.width."
         ) from None
     if placement.jit and not model.jit_compile:
@@ -164,11 +169,6 @@ def build(config: dict, placement):
     return model, dataset, spec, steps
 
 
-def _first_line(error: BaseException) -> str:
-    lines = [line for line in str(error).splitlines() if line.strip()] or [""]
-    return lines[0][:300]
-
-
 def check_training_memory(model, config: dict) -> None:
     """Refuse (``ConfigError``) a model whose training state cannot fit in this machine's memory.
 
@@ -178,12 +178,12 @@ def check_training_memory(model, config: dict) -> None:
     """
     import numpy as np
 
-    from zoo.models.architectures import check_fits
+    from zoo._resources import check_memory
 
     copies = 4 if config["train"]["ema"] is None else 5
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     other = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-    check_fits(
+    check_memory(
         4 * (copies * trainable + other),
         f"training this model ({trainable:,} trainable weights, each kept {copies} times: weight, gradient, Adam "
         f"moments{', EMA' if copies == 5 else ''})",
@@ -259,8 +259,11 @@ def train(
     ``cpu_devices`` splits the CPU for ``strategy="mirrored"`` (``training.strategy.split_cpu``).
 
     Re-running the same config into the same directory continues from its last completed epoch.
-    Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input, and
-    ``callbacks.NonFiniteLossError`` when a loss becomes NaN or inf (the last good checkpoint stays).
+    Raises ``ConfigError`` / ``DataUnavailableError`` before writing anything on bad input,
+    ``callbacks.NonFiniteLossError`` when a loss becomes NaN or inf and ``DiskFullError`` when the
+    disk fills up (the last good checkpoint stays, ``run.json`` says ``stopped_nan`` / ``failed``).
+    While it runs in the main thread, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``)
+    like Ctrl-C: the run is recorded as ``interrupted`` and its lock released.
     """
     started = time.perf_counter()
     if jit and config["train"]["deterministic"]:
@@ -272,9 +275,37 @@ def train(
         )
     placement = strategy_lib.setup(strategy, mixed_precision=mixed_precision, jit=jit, cpu_devices=cpu_devices)
     run = rundir_lib.RunDir(worker_out(pathlib.Path(out), placement))
-    with run.locked():
+    with _terminate_as_interrupt(), run.locked():
         return _train_locked(run, config, placement, resume=resume, overwrite=overwrite, jit=jit, verbose=verbose,
                              command=command, started=started)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (``kill``, Slurm, Kubernetes, ``docker stop``): the run stops as on Ctrl-C,
+    recorded as ``interrupted`` with its lock released; ``zoo train`` then exits with 143 (128 + 15)."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` (once; later ones are ignored while the run
+    records its status and releases its lock). Only the main thread can own signal handlers; elsewhere
+    the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated("terminated by SIGTERM; the run is recorded as interrupted and the same command "
+                         "continues it from its last checkpoint")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, command, started) -> RunResult:
@@ -295,7 +326,15 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
         jit=bool(model.jit_compile),
     )
     environment["deterministic"] = config["train"]["deterministic"]
-    run.start(config, environment, mode=mode, command=command or sys.argv)
+    try:
+        run.start(config, environment, mode=mode, command=command or sys.argv)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFullError(
+            f"the disk holding {run.path} is full ({first_line(error)}): the run could not be recorded and nothing "
+            f"was trained. {cb.DISK_FULL_REMEDY}"
+        ) from None
 
     epochs = config["train"]["epochs"]
     # The data order of epoch k depends only on the seed and k: a resumed run skips the batches the
@@ -330,14 +369,17 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
         batch_norm = recalibrate_if_off_prior(model, config)
         model_path = run / rundir_lib.MODEL_FILE
         tmp_path = model_path.with_name(".model.tmp.keras")
-        model.save(tmp_path)
-        tmp_path.replace(model_path)
+        try:
+            model.save(tmp_path)
+            tmp_path.replace(model_path)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
         if placement.is_chief and config["eval"]["enabled"]:
             metrics = evaluate(model, config, spec)
             rundir_lib.write_json(run / rundir_lib.METRICS_FILE, metrics)
     except BaseException as error:
-        status = {cb.NonFiniteLossError: "stopped_nan", KeyboardInterrupt: "interrupted"}.get(type(error), "failed")
-        run.finish(status, str(error) if status == "stopped_nan" else f"{type(error).__name__}: {error}")
+        _record_failure(run, checkpoint, error)
         raise
     seconds = time.perf_counter() - started
     extra = {"batch_norm_recalibrated": batch_norm} if batch_norm else {}
@@ -360,6 +402,36 @@ def recalibrate_if_off_prior(model, config: dict) -> dict | None:
                 "seed": config["seed"]}
     layers = batch_norm.recalibrate_batch_norm(model, **settings)
     return {**settings, "layers": layers} if layers else None
+
+
+def _record_failure(run, checkpoint, error: BaseException) -> None:
+    """Record in ``run.json`` why training ended early; a full disk becomes one ``DiskFullError``.
+
+    Raises that ``DiskFullError`` (from None: h5py's and TensorFlow's own reports of a full disk run
+    to hundreds of lines) when ``error`` is one; otherwise returns and the caller re-raises ``error``.
+    """
+    from training import callbacks as cb
+
+    converted = None
+    if is_disk_full(error) and not isinstance(error, DiskFullError):
+        converted = DiskFullError(
+            f"the disk holding {run.path} is full ({first_line(error)}): {checkpoint.kept()}. {cb.DISK_FULL_REMEDY}"
+        )
+    reported = converted or error
+    if isinstance(error, cb.NonFiniteLossError):
+        status, message = "stopped_nan", str(error)
+    else:
+        status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        message = f"{type(reported).__name__}: {reported}"
+    try:
+        run.finish(status, message)
+    except OSError as record_error:
+        if not (is_disk_full(record_error) and isinstance(reported, DiskFullError)):
+            raise
+        raise DiskFullError(f"{reported} ({rundir_lib.RUN_FILE} had no room to record this and still says "
+                            "'running'.)") from None
+    if converted is not None:
+        raise converted from None
 
 
 def _evaluation_settings(config: dict) -> dict:

@@ -36,7 +36,7 @@ import platform
 import socket
 import sys
 
-from zoo.errors import ConfigError, CorruptFileError, ZooError
+from zoo.errors import ConfigError, CorruptFileError, ZooError, is_disk_full
 from zoo.files import atomic_write
 
 from training import config as config_lib
@@ -56,12 +56,12 @@ STATUSES = ("running", "completed", "stopped_nan", "failed", "interrupted")
 
 # Everything a run writes, and so all that --overwrite removes: anything else in a run directory
 # (a user's notes, code, figures) is not the zoo's to delete. Top-level files, with the temporary
-# names of their atomic writes (write_atomic's ".NAME.*.tmp", model.save's ".model.tmp.keras"), and
+# names of their atomic writes (atomic_write's ".NAME.*.tmp", model.save's ".model.tmp.keras"), and
 # per sub-directory the patterns of its files (the directory goes too once nothing else is in it).
 RUN_FILES = (RUN_FILE, CONFIG_FILE, ENVIRONMENT_FILE, HISTORY_CSV, HISTORY_JSON, METRICS_FILE, MODEL_FILE)
 RUN_TEMPORARIES = (".*.tmp", ".model.tmp.keras")
 RUN_DIRECTORIES = {
-    CHECKPOINT_DIR: ("state.json", "epoch_*.weights.h5", ".*.tmp", ".tmp-epoch_*.weights.h5"),
+    CHECKPOINT_DIR: ("state.json", "epoch_*.weights.h5", ".*.tmp"),
     SAMPLES_DIR: ("epoch_*.png", "interpolation_*.png"),
     TENSORBOARD_DIR: ("events.out.tfevents.*",),
 }
@@ -75,7 +75,11 @@ def now() -> str:
 
 
 def write_json(path: pathlib.Path, value) -> None:
-    atomic_write(path, json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    atomic_write(path, _json_text(value))
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n"
 
 
 def _jsonable(value):
@@ -386,9 +390,21 @@ class RunDir:
         return removed
 
     def finish(self, status: str, message: str = "", **extra) -> None:
+        """Record how the run ended in ``run.json``, even on a full disk.
+
+        There the atomic write has no room for its temporary file, so the record is rewritten in place:
+        a few hundred bytes over blocks the file already owns.
+        """
         record = self.run_record()
         record.update(status=status, message=message, finished=now(), **extra)
-        write_json(self.path / RUN_FILE, record)
+        try:
+            write_json(self.path / RUN_FILE, record)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            with open(self.path / RUN_FILE, "r+", encoding="utf-8") as handle:
+                handle.write(_json_text(record))
+                handle.truncate()
 
     def write_history(self, rows: list[dict]) -> None:
         """Loss history, one dict per completed epoch, as ``history.json`` and ``history.csv``."""

@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except ZooError as error:
         print(f"zoo {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"zoo {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        # Ctrl-C; or SIGTERM where a command turns it into a KeyboardInterrupt carrying its own
+        # message and exit status (zoo train: 143).
+        print(f"zoo {args.command}: {str(error) or 'interrupted'}", file=sys.stderr)
+        return getattr(error, "exit_status", 130)
     return int(result or 0)
 
 

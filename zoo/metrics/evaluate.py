@@ -6,9 +6,9 @@ Which metrics apply depends on the dataset kind (``zoo.data.spec``):
 kind        metrics                                      defaults
 ==========  ==========================================  ==========================
 points      modes (modes, high_quality_pct)             modes
-digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall
-            mnist-fid, mnist-kid, mnist-is,             (prior and mid-point)
-            mnist2-fid, mnist2-kid, mnist2-is,
+digits      digits-fid, digits-kid, digits-is,          F-fid, precision-recall,
+            mnist-fid, mnist-kid, mnist-is,             density-coverage (prior
+            mnist2-fid, mnist2-kid, mnist2-is,          and mid-point)
             precision-recall, density-coverage,
             inception-fid, inception-kid
 stacked     modes (modes, kl), inception-*              modes
@@ -20,6 +20,8 @@ One-channel digit sets and stacked sets are read by the classifier of their fami
 (:func:`zoo.metrics.classifier.for_dataset`): ``mnist`` for ``mnist_5k``, ``stacked_mnist_5k``,
 ``mnist`` and ``stacked_mnist``, ``digits`` otherwise; it gives the default FID, the features of
 precision/recall and density/coverage, and the per-channel digits of the stacked mode count.
+``precision-recall`` always brings ``density-coverage`` with it: precision alone is fooled by a
+collapsed generator (one constant grey image scores precision 1.0 on digits; docs/evaluation.md).
 
 Models that encode (``encodes``: the VAE) add ``reconstruction`` (per-pixel MSE of the images
 decoded from the posterior means of held-out images) and
@@ -66,7 +68,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "mnist2-fid": (("digits",), "FID on the second MNIST classifier's 128-d features (another net, seed, training)"),
     "mnist2-kid": (("digits",), "KID (cubic kernel, subsets of 1000) on second-MNIST-classifier features"),
     "mnist2-is": (("digits",), "Inception Score (whole-set variant) from the second MNIST classifier's logits"),
-    "precision-recall": (("digits", "images"), "improved precision/recall, k=3"),
+    "precision-recall": (("digits", "images"), "improved precision/recall, k=3 (density/coverage come with it)"),
     "density-coverage": (("digits", "images"), "density/coverage, k=5"),
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
     "inception-kid": (("digits", "stacked", "images"), "Keras-InceptionV3 KID (needs ImageNet weights)"),
@@ -77,7 +79,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
 _MODEL_METRICS = ("reconstruction", "posterior-kl")
 _DEFAULTS = {
     "points": ["modes"],
-    "digits": ["digits-fid", "precision-recall"],
+    "digits": ["digits-fid", "precision-recall", "density-coverage"],
     "stacked": ["modes"],
     "images": ["inception-fid"],
 }
@@ -122,7 +124,12 @@ def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
         )
     if not metrics:
         raise ConfigError(f"no metrics given; valid metrics: {', '.join(METRICS)}.")
-    return list(dict.fromkeys(metrics))
+    metrics = list(dict.fromkeys(metrics))
+    # Precision alone reads 1.0 for a generator stuck on one image that falls inside a single real
+    # sample's k-NN ball (docs/evaluation.md); density and coverage expose it, so they come with it.
+    if "precision-recall" in metrics and "density-coverage" not in metrics:
+        metrics.insert(metrics.index("precision-recall") + 1, "density-coverage")
+    return metrics
 
 
 def infer_dataset(model) -> str:

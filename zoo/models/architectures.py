@@ -29,13 +29,12 @@ Supported image sizes: 28 and ``4 * 2**k`` (8, 16, 32, 64, 128, ...). ``width`` 
 from __future__ import annotations
 
 import math
-import os
-import pathlib
 
 from zoo._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
 
 import keras
 
+from zoo import _resources
 from zoo.errors import ConfigError
 
 LEAKY_SLOPE = 0.2
@@ -49,49 +48,10 @@ INITIALIZERS = ("dcgan_normal", "tflib_uniform")
 _KERNEL, _STRIDE = 5, 2
 
 
-def memory_limit() -> int | None:
-    """Bytes of memory this process may use: the machine's RAM, or a smaller container (cgroup) limit.
-
-    ``None`` where the operating system does not say. A GPU's own memory is not consulted (TensorFlow
-    reports it only by allocating), so on a GPU this is an upper bound of what fits.
-    """
-    try:
-        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = pathlib.Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            limit = min(limit, int(text))
-    return limit
-
-
-def format_bytes(size: float) -> str:
-    """``size`` bytes as a short human string (``24.0 GiB``, ``14.6 TiB``)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-
-
-def check_fits(need: int, what: str, remedy: str) -> None:
-    """``ConfigError`` when ``need`` bytes (for ``what``, a lower bound of its memory) exceed
-    :func:`memory_limit`, raised before anything is allocated; what fits is never refused."""
-    limit = memory_limit()
-    if limit is not None and need > limit:
-        raise ConfigError(
-            f"{what} needs at least {format_bytes(need)}, more than the {format_bytes(limit)} of memory this "
-            f"machine has; {remedy}"
-        )
-
-
 def _check_latent_layer(latent_dim, units, layer):
     """Refuse a ``latent_dim`` whose ``latent_dim x units`` float32 weight matrix cannot be held at all."""
-    fits = max(1, (memory_limit() or 0) // (4 * units))
-    check_fits(4 * latent_dim * units, f"latent_dim={latent_dim}: {layer} ({latent_dim:,} x {units:,} float32 weights)",
+    fits = max(1, (_resources.memory_limit() or 0) // (4 * units))
+    _resources.check_memory(4 * latent_dim * units, f"latent_dim={latent_dim}: {layer} ({latent_dim:,} x {units:,} float32 weights)",
                f"use a smaller latent_dim (this layer alone allows at most about {fits:,}).")
 
 
