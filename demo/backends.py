@@ -27,8 +27,6 @@ from zoo.errors import ConfigError, DataUnavailableError
 
 from demo.cache import SAVED_MODEL, Cache
 
-#: Preset model kinds that make 2-D points: not exportable (the Diversity tab runs them with Keras).
-POINT_KINDS = ("synthetic_gan",)
 SERVING_SCHEMES = ("http://", "https://", "grpc://")
 
 
@@ -37,10 +35,16 @@ def _first_line(message: str) -> str:
 
 
 def is_point_preset(name: str) -> bool:
-    """Whether shipped preset ``name`` makes 2-D points rather than images (from its card)."""
-    import zoo.presets
+    """Whether shipped preset ``name`` makes points rather than images: its card's data set has 1-D elements.
 
-    return zoo.presets.card(name).get("config", {}).get("model", {}).get("kind") in POINT_KINDS
+    Point presets are not exportable; the Diversity tab runs them with Keras.
+    """
+    import zoo.presets
+    from zoo import data
+
+    card = zoo.presets.card(name)
+    dataset = card.get("evaluation", {}).get("dataset") or card.get("config", {}).get("data", {}).get("name")
+    return dataset is not None and len(data.spec(dataset).element_shape) == 1
 
 
 def image_presets() -> list[str]:

@@ -81,10 +81,9 @@ class Browser:
     def close(self) -> None:
         self.driver.quit()
 
-    def _find(self, css):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, css)
+    def _find(self, css, seconds: float = 30):
+        """The element ``css`` selects, waiting for it: Gradio renders a form's parts one after another."""
+        return self.wait(lambda b: next(iter(b._all(css)), None), seconds)
 
     def _all(self, css):
         from selenium.webdriver.common.by import By
