@@ -27,7 +27,8 @@ classifier, ``mnist``, and the second, differently built and trained one, ``mnis
 digits classifier), IS and precision/recall in the first. With ``--matched`` the same draws are also
 scored with *matched* mid-points (``zoo.latent.midpoint(..., method="matched")``) for the i.i.d.
 priors. Each run's results are cached in ``RUN_DIR/evaluation/`` (keyed by method, samples and seed,
-checked against the model file's SHA-256 and the metric list), so a re-run evaluates only new runs.
+checked against the SHA-256 of the model file and of the classifiers' weights, and the metric list),
+so a re-run evaluates only new runs.
 
 Statistics. Per prior and set: mean +- standard deviation (ddof 1) over the seeds. Each comparison
 the docs state (prior A against prior B at one set, mid-points against prior samples of one model,
@@ -191,11 +192,16 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
     loaded only then; pass it back in to reuse it)."""
     from training import rundir as rundir_lib
 
+    from zoo.metrics.classifier import get_spec
+
     path = cache_file(model_path.parent, method, samples, sample_seed)
     digest = _sha256(model_path)
+    # Regenerated classifier weights change every number: they invalidate the cache too.
+    features = {space: _sha256(get_spec(space).weights_file) for space in feature_spaces(dataset)}
     if path.is_file():
         cached = json.loads(path.read_text())
-        if cached.get("model_sha256") == digest and cached["report"]["metrics"] == list(metrics):
+        if (cached.get("model_sha256"), cached.get("features_sha256", features)) == (digest, features) \
+                and cached["report"]["metrics"] == list(metrics):
             return cached["report"], model
     if model is None:
         import zoo
@@ -205,7 +211,7 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
 
     report = evaluate(model, list(metrics), samples=samples, seed=sample_seed, midpoint=True,
                       midpoint_method=method, dataset=dataset)
-    rundir_lib.write_json(path, {"model_sha256": digest, "report": report})
+    rundir_lib.write_json(path, {"model_sha256": digest, "features_sha256": features, "report": report})
     return report, model
 
 
