@@ -27,7 +27,8 @@ classifier, ``mnist``, and the second, differently built and trained one, ``mnis
 digits classifier), IS and precision/recall in the first. With ``--matched`` the same draws are also
 scored with *matched* mid-points (``zoo.latent.midpoint(..., method="matched")``) for the i.i.d.
 priors. Each run's results are cached in ``RUN_DIR/evaluation/`` (keyed by method, samples and seed,
-checked against the model file's SHA-256 and the metric list), so a re-run evaluates only new runs.
+checked against the SHA-256 of the model file and of the classifiers' weights, and the metric list),
+so a re-run evaluates only new runs.
 
 Statistics. Per prior and set: mean +- standard deviation (ddof 1) over the seeds. Each comparison
 the docs state (prior A against prior B at one set, mid-points against prior samples of one model,
@@ -191,11 +192,16 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
     loaded only then; pass it back in to reuse it)."""
     from training import rundir as rundir_lib
 
+    from zoo.metrics.classifier import get_spec
+
     path = cache_file(model_path.parent, method, samples, sample_seed)
     digest = _sha256(model_path)
+    # Regenerated classifier weights change every number: they invalidate the cache too.
+    features = {space: _sha256(get_spec(space).weights_file) for space in feature_spaces(dataset)}
     if path.is_file():
         cached = json.loads(path.read_text())
-        if cached.get("model_sha256") == digest and cached["report"]["metrics"] == list(metrics):
+        if (cached.get("model_sha256"), cached.get("features_sha256", features)) == (digest, features) \
+                and cached["report"]["metrics"] == list(metrics):
             return cached["report"], model
     if model is None:
         import zoo
@@ -205,7 +211,7 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
 
     report = evaluate(model, list(metrics), samples=samples, seed=sample_seed, midpoint=True,
                       midpoint_method=method, dataset=dataset)
-    rundir_lib.write_json(path, {"model_sha256": digest, "report": report})
+    rundir_lib.write_json(path, {"model_sha256": digest, "features_sha256": features, "report": report})
     return report, model
 
 
@@ -372,25 +378,25 @@ def _pm(cell, digits=2, bold=False) -> str:
     return f"**{text}**" if bold else text
 
 
-def _metric_columns(dataset: str) -> list[tuple[str, str, int, float]]:
-    """``(metric, set, digits, scale)`` of the summary columns (KID shown x 1000)."""
+def _metric_columns(dataset: str) -> list[tuple[str, str, int]]:
+    """``(metric, set, digits)`` of the summary columns."""
     columns = []
     for space in feature_spaces(dataset):
-        columns += [(f"{space}-FID", part, 2, 1.0) for part in SETS]
-        columns += [(f"{space}-KID", part, 2, 1e3) for part in SETS]
-    columns += [("recall", part, 3, 1.0) for part in SETS]
+        columns += [(f"{space}-FID", part, 2) for part in SETS]
+        columns += [(f"{space}-KID", part, 2) for part in SETS]
+    columns += [("recall", part, 3) for part in SETS]
     return columns
 
 
 def markdown_summary(rows, dataset: str) -> str:
-    """Mean ± std over seeds per prior and mid-point method (KID x 1000); bold: beats every other
-    prior by > 2 std in that column (compared among the same mid-point method)."""
+    """Mean ± std over seeds per prior and mid-point method; bold: beats every other prior by > 2 std
+    in that column (compared among the same mid-point method)."""
     summary = summary_table(rows, dataset)
     columns = [c for c in _metric_columns(dataset) if any((c[0], c[1]) in cells for cells in summary.values())]
     bold = {}
     for method in ("linear", "matched"):
         group = {key: cells for key, cells in summary.items() if key.endswith(method)}
-        for metric, part, _, _ in columns:
+        for metric, part, _ in columns:
             if metric == "recall":  # higher is better
                 flipped = {k: {(metric, part): (-v[(metric, part)][0], v[(metric, part)][1])}
                            for k, v in group.items() if (metric, part) in v}
@@ -398,13 +404,12 @@ def markdown_summary(rows, dataset: str) -> str:
             else:
                 bold[(method, metric, part)] = best_marks(group, (metric, part))
     header = ["prior", "mid-points", "seeds"] + [
-        f"{metric}{' x1000' if scale != 1 else ''} {'prior' if part == 'prior' else 'mid'}"
-        for metric, part, _, scale in columns]
+        f"{metric} {'prior' if part == 'prior' else 'mid'}" for metric, part, _ in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, cells in summary.items():
         prior, method = key.split(" ")
         row = [prior, method, str(len(cells["seeds"]))]
-        for metric, part, digits, scale in columns:
+        for metric, part, digits in columns:
             if (metric, part) not in cells:
                 row.append("-")
                 continue
@@ -412,7 +417,7 @@ def markdown_summary(rows, dataset: str) -> str:
             if method == "matched" and part == "prior":
                 row.append("(same)")
                 continue
-            row.append(_pm((mean * scale, std * scale), digits, key in bold[(method, metric, part)]))
+            row.append(_pm((mean, std), digits, key in bold[(method, metric, part)]))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -472,7 +477,7 @@ def print_report(rows, args) -> dict:
           f"{', '.join(feature_spaces(dataset))}; paper: CelebA, Inception FID, linear mid-points")
     print("\nEvery seed, FID prior -> mid-point:")
     print(markdown_seeds(rows, dataset))
-    print("\nMean ± std over seeds (KID x 1000); bold: beats every other prior by > 2 std:")
+    print("\nMean ± std over seeds; bold: beats every other prior by > 2 std:")
     print(markdown_summary(rows, dataset))
     found = comparisons(rows, dataset)
     print("\nPaired over seeds (t-test decides at 5 %; the sign-flip test's floor with 5 seeds is 0.0625):")
