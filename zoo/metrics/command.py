@@ -43,6 +43,8 @@ def register(subparsers) -> None:
                           help="also measure mid-points of prior pairs (default for image datasets)")
     midpoint.add_argument("--no-midpoint", dest="midpoint", action="store_false")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--ndb-bins", default="100", metavar="K[,K...]",
+                        help="bins of the ndb metric, e.g. 100,200,300 (default 100)")
     parser.add_argument("--inception-weights", metavar="H5",
                         help="path of the InceptionV3 notop ImageNet weights (default: Keras cache / download)")
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON to PATH")
@@ -166,6 +168,7 @@ def run(args) -> int:
         midpoint=args.midpoint,
         batch_size=args.batch_size,
         extractor_options=extractor_options,
+        ndb_bins=args.ndb_bins,
         # A progress bar only helps a person watching; in logs and pipes it is escape-code noise.
         progress=not args.quiet and sys.stdout.isatty(),
     )
