@@ -307,3 +307,45 @@ def test_vae_defaults_add_reconstruction_and_posterior_kl():
     expected_mse = np.mean((vae.decode(mean) - x) ** 2)
     assert report["results"]["posterior-kl"] == {"value": pytest.approx(expected_kl, rel=1e-4)}
     assert report["results"]["reconstruction-mse"] == {"value": pytest.approx(expected_mse, rel=1e-4)}
+
+
+def test_ndb_against_the_train_pixels_separates_held_out_digits_from_one_digit():
+    x, labels = data.arrays("mnist_5k", split="test")
+    settings = dict(dataset="mnist_5k", samples=2000, seed=0, midpoint=False, ndb_bins=[20, 50])
+    real = evaluate(ReplayModel(x), ["ndb"], **settings)["results"]
+    sevens = evaluate(ReplayModel(x[labels == 7]), ["ndb"], **settings)["results"]
+    assert set(real) == {"ndb-k20", "ndb-k50"}
+    assert real["ndb-k50"]["prior"] <= 0.2 and sevens["ndb-k50"]["prior"] >= 0.8
+    again = evaluate(ReplayModel(x), "ndb", **settings)["results"]
+    assert again == real  # bins and draws fixed by the seed
+    from zoo.metrics.evaluate import _check_ndb_bins
+
+    assert _check_ndb_bins("100,200,300") == (100, 200, 300) == _check_ndb_bins([100, 200, 300, 100])
+    for bad in (1, [], "a,b", [100.5], True):
+        with pytest.raises(ConfigError, match="ndb_bins must be"):
+            _check_ndb_bins(bad)
+
+
+def test_ivo_is_a_held_out_metric_of_any_image_model(tiny_dcgan):
+    report = evaluate(tiny_dcgan, ["ivo"], dataset="mnist_5k", samples=6, seed=0)
+    assert set(report["results"]) == {"ivo-mse"}
+    from zoo.metrics.ivo import ivo
+
+    held_out, _ = data.arrays("mnist_5k", split="test")
+    assert report["results"]["ivo-mse"]["value"] == pytest.approx(ivo(tiny_dcgan, held_out[:6], seed=0), rel=1e-6)
+    with pytest.raises(ConfigError, match="do not apply"):
+        evaluate(ReplayModel(data.spec("ring").centres), ["ivo"], dataset="ring", samples=10)
+
+
+def test_zoo_evaluate_takes_ndb_bins(tiny_dcgan, tmp_path, capsys):
+    from zoo.cli import main
+
+    path = tmp_path / "model.keras"
+    tiny_dcgan.save(path)
+    assert main(["evaluate", str(path), "--dataset", "mnist_5k", "--metrics", "ndb", "--ndb-bins", "10,20",
+                 "--samples", "500", "--no-midpoint", "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "ndb-k10" in table and "ndb-k20" in table
+    assert main(["evaluate", str(path), "--dataset", "mnist_5k", "--metrics", "ndb", "--ndb-bins", "0",
+                 "--quiet"]) == 2
+    assert "ndb_bins must be" in capsys.readouterr().err

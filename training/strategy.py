@@ -24,6 +24,16 @@ from zoo.errors import ConfigError
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
+#: Why ``--jit`` slows training down on a machine without a GPU (docs/performance.md measures it).
+CPU_JIT_WARNING = (
+    "--jit on a machine without a GPU makes the zoo's convolutional models train SLOWER: XLA on a CPU "
+    "compiles the transposed convolution from the generator's 4x4 seed, and the input gradient of the "
+    "discriminator's last convolution, into an unvectorised loop (about 18x slower for that layer; a "
+    "GDPP-DCGAN step, 28 px, width 32, batch 64, measured 3.6x slower in all). XLA flags do not change "
+    "it. Drop --jit on a CPU; it is meant for GPUs."
+)
+
+
 @dataclasses.dataclass
 class Placement:
     """The resolved strategy: the ``tf.distribute.Strategy``, replica count and this worker's role."""
@@ -124,6 +134,8 @@ def setup(name: str = "default", *, mixed_precision: bool = False, jit: bool = F
     else:
         strategy = tf.distribute.get_strategy()
         worker_index = 0
+    if jit and not tf.config.list_logical_devices("GPU"):
+        warnings.warn(CPU_JIT_WARNING, stacklevel=2)
     policy = None
     if mixed_precision:
         policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"

@@ -46,6 +46,8 @@ def register(subparsers) -> None:
                         "batch's own statistics ('batch': the GDPP authors' evaluation protocol)")
     parser.add_argument("--batch-norm-batch-size", type=int, default=64, metavar="N",
                         help="latents per generator call under --batch-norm batch (default 64, the authors')")
+    parser.add_argument("--ndb-bins", default="100", metavar="K[,K...]",
+                        help="bins of the ndb metric, e.g. 100,200,300 (default 100)")
     parser.add_argument("--inception-weights", metavar="H5",
                         help="path of the InceptionV3 notop ImageNet weights (default: Keras cache / download)")
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON to PATH")
@@ -164,6 +166,7 @@ def run(args) -> int:
         batch_norm=args.batch_norm,
         batch_norm_batch_size=args.batch_norm_batch_size,
         extractor_options=extractor_options,
+        ndb_bins=args.ndb_bins,
         # A progress bar only helps a person watching; in logs and pipes it is escape-code noise.
         progress=not args.quiet and sys.stdout.isatty(),
     )

@@ -16,6 +16,11 @@ images      inception-fid, inception-kid,               inception-fid (prior and
             precision-recall, density-coverage          mid-point)
 ==========  ==========================================  ==========================
 
+Every image kind (digits, stacked, images) also has ``ndb`` (NDB/K on K-means bins of the
+training pixels, :mod:`zoo.metrics.ndb`; one result ``ndb-kK`` per K of ``ndb_bins``) and ``ivo``
+(inference via optimisation on held-out images, :mod:`zoo.metrics.ivo`), on request only: the
+K-means and the L-BFGS fits take minutes on a CPU.
+
 One-channel digit sets and stacked sets are read by the classifier of their family F
 (:func:`zoo.metrics.classifier.for_dataset`): ``mnist`` for ``mnist_5k``, ``stacked_mnist_5k``,
 ``mnist`` and ``stacked_mnist``, ``digits`` otherwise; it gives the default FID, the features of
@@ -73,10 +78,15 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "inception-fid": (("digits", "stacked", "images"), "Keras-InceptionV3 FID (needs ImageNet weights)"),
     "inception-kid": (("digits", "stacked", "images"), "Keras-InceptionV3 KID (needs ImageNet weights)"),
     # "vae": models that encode (GenerativeModel.encodes), the VAE among the zoo's.
+    "ndb": (("digits", "stacked", "images"), "NDB/K: share of K-means bins of the training pixels whose share "
+            "differs (z-test, 0.05); K from ndb_bins (default 100)"),
+    "ivo": (("digits", "stacked", "images"), "inference via optimisation: [0, 1]-pixel MSE of the best of 3 "
+            "L-BFGS(25) fits of z to held-out images"),
     "reconstruction": (("vae",), "VAE per-pixel MSE of reconstructions of held-out data"),
     "posterior-kl": (("vae",), "VAE mean KL(q(z|x) || prior) on held-out data"),
 }
-_MODEL_METRICS = ("reconstruction", "posterior-kl")
+_VAE_METRICS = ("reconstruction", "posterior-kl")
+_MODEL_METRICS = _VAE_METRICS + ("ivo",)  # measured on held-out images, not on generated samples
 _DEFAULTS = {
     "points": ["modes"],
     "digits": ["digits-fid", "precision-recall", "density-coverage"],
@@ -87,6 +97,7 @@ _MIDPOINT_BY_DEFAULT = {"points": False, "digits": True, "stacked": False, "imag
 _KID_SUBSET = 1000
 _KID_SUBSETS = 100
 _REFERENCE_LIMIT = 50_000
+IVO_IMAGES = 2_000  # held-out images IvO fits at most (the GDPP paper's 2,000 targets)
 
 
 def metric_names() -> list[str]:
@@ -105,7 +116,7 @@ def dataset_kind(spec) -> str:
 def default_metrics(kind: str, vae: bool = False, family: str = "digits") -> list[str]:
     """The defaults of a dataset kind; ``family``: the dataset's classifier (``digits`` or ``mnist``)."""
     defaults = [f"{family}-fid" if m == "digits-fid" else m for m in _DEFAULTS[kind]]
-    return defaults + (list(_MODEL_METRICS) if vae else [])
+    return defaults + (list(_VAE_METRICS) if vae else [])
 
 
 def _check_metrics(metrics, kind: str, vae: bool) -> list[str]:
@@ -170,8 +181,11 @@ class _Collected:
     logits: dict = dataclasses.field(default_factory=dict)
     points: list = dataclasses.field(default_factory=list)
     triplets: list = dataclasses.field(default_factory=list)
+    ndb_counts: dict = dataclasses.field(default_factory=dict)  # K -> per-bin sample counts
 
-    def add(self, samples, extractors: dict, kind: str, want_modes: bool, family: str):
+    def add(self, samples, extractors: dict, kind: str, want_modes: bool, family: str, ndb_bins: dict):
+        for bins, binning in ndb_bins.items():
+            self.ndb_counts[bins] = self.ndb_counts.get(bins, 0) + binning.counts(samples)
         for name, extractor in extractors.items():
             features, logits = extractor(samples)
             self.features.setdefault(name, []).append(features)
@@ -232,7 +246,25 @@ def _reference_features(dataset: str, data_dir: str | None, options_json: str, i
     return _extractor(extractor, extractor_json)(reference)
 
 
-def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind: str, family: str) -> dict:
+@functools.lru_cache(maxsize=8)
+def _reference_bins(dataset: str, data_dir: str | None, options_json: str, image_size, bins: int, seed: int):
+    """:class:`zoo.metrics.ndb.NDBBins` of the dataset's train split pixels, cached per process."""
+    from zoo.metrics.ndb import NDBBins
+
+    reference = _reference(dataset, data_dir, options_json, image_size, "train", _REFERENCE_LIMIT)
+    return NDBBins(reference, bins, seed=seed)
+
+
+def _kmeans_seed(seed) -> int:
+    """The K-means seed of ``evaluate``'s seed: both int32 words mixed into one 32-bit int."""
+    from zoo.priors.seeds import as_seed
+
+    words = np.asarray(as_seed(seed)).astype(np.int64) & 0xFFFFFFFF
+    return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1)[0])
+
+
+def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind: str, family: str,
+                    ndb_bins: dict) -> dict:
     from zoo.metrics.fid import fid
     from zoo.metrics.inception_score import inception_score
     from zoo.metrics.kid import kid
@@ -263,6 +295,9 @@ def _sample_metrics(metrics, collected: _Collected, real: _Collected, spec, kind
             values.update(precision_recall(real_f, fake_f, k=3))
         elif metric == "density-coverage":
             values.update(density_coverage(real_f, fake_f, k=5))
+        elif metric == "ndb":
+            for bins, binning in ndb_bins.items():
+                values[f"ndb-k{bins}"] = binning.test(counts=collected.ndb_counts[bins])["ndb_k"]
     return values
 
 
@@ -272,6 +307,13 @@ def _model_metrics(model, metrics, held_out: np.ndarray, seed, batch_size: int) 
     from zoo.priors.seeds import as_seed
 
     values = {}
+    if "ivo" in metrics:
+        from zoo.metrics.ivo import ivo
+
+        values["ivo-mse"] = ivo(model, held_out[:IVO_IMAGES], seed=seed, batch_size=batch_size)
+    metrics = [m for m in metrics if m in _VAE_METRICS]
+    if not metrics:
+        return values
     squared_error, kl_sum = 0.0, 0.0
     noise_seed = as_seed(seed)
     for start in range(0, len(held_out), batch_size):
@@ -339,12 +381,13 @@ class Settings:
     extractor_json: dict
     batch_norm: str
     batch_norm_batch_size: int
+    ndb_bins: tuple  # the K of each NDB/K (empty without the ndb metric)
 
 
 def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str | None = None,
                    data_dir=None, data_options: dict | None = None, midpoint: bool | None = None,
                    batch_size: int = 500, extractor_options: dict | None = None, batch_norm: str = "moving",
-                   batch_norm_batch_size: int = 64) -> Settings:
+                   batch_norm_batch_size: int = 64, ndb_bins=100) -> Settings:
     """Check :func:`evaluate`'s arguments for ``model`` without generating anything.
 
     Raises the ``ConfigError`` (or ``DataUnavailableError`` for missing feature weights) that
@@ -373,6 +416,7 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
         raise ConfigError(
             f"batch_norm_batch_size must be an int >= 2 (a batch of one has no variance), got {batch_norm_batch_size!r}."
         )
+    ndb_bins = _check_ndb_bins(ndb_bins)
     dataset = dataset or infer_dataset(model)
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise ConfigError(f"data_dir must be a directory path (str or os.PathLike) or None, got {data_dir!r}.")
@@ -405,7 +449,22 @@ def check_settings(model, metrics=None, *, samples: int = 10_000, dataset: str |
             )
 
     return Settings(dataset, data_dir, data_options, image_size, spec, kind, family, metrics, midpoint,
-                    sample_metrics, extractors, extractor_json, batch_norm, int(batch_norm_batch_size))
+                    sample_metrics, extractors, extractor_json, batch_norm, int(batch_norm_batch_size),
+                    ndb_bins if "ndb" in metrics else ())
+
+
+def _check_ndb_bins(ndb_bins) -> tuple:
+    """``ndb_bins`` (an int, a sequence of ints or a comma-separated string) as a tuple of K >= 2."""
+    values = ndb_bins.split(",") if isinstance(ndb_bins, str) else ndb_bins
+    if isinstance(values, (int, np.integer)):
+        values = [values]
+    try:
+        checked = tuple(dict.fromkeys(int(v) for v in values))
+    except (TypeError, ValueError):
+        checked = ()
+    if not checked or min(checked) < 2 or any(isinstance(v, (bool, float)) for v in values):
+        raise ConfigError(f"ndb_bins must be one or more ints >= 2 (e.g. 100 or [100, 200, 300]), got {ndb_bins!r}.")
+    return checked
 
 
 def evaluate(
@@ -421,6 +480,7 @@ def evaluate(
     midpoint_method: str = "linear",
     batch_size: int = 500,
     extractor_options: dict | None = None,
+    ndb_bins=100,
     progress: bool = False,
     batch_norm: str = "moving",
     batch_norm_batch_size: int = 64,
@@ -446,6 +506,9 @@ def evaluate(
         onto the prior, ``zoo.latent.midpoint``; i.i.d. priors). Same draws either way.
       batch_size: samples generated and featurised at a time (memory bound).
       extractor_options: ``{"inception": {"weights": ...}}`` etc., passed to the extractors.
+      ndb_bins: K of the ``ndb`` metric: an int or several (``[100, 200, 300]``, GDPP's Table 7);
+        each gives a result ``ndb-kK``. The bins are K-means of the train split's pixels, seeded by
+        ``seed``, cached per process.
       progress: show a progress bar (Keras ``Progbar``) over the generated batches.
       batch_norm: ``"moving"`` (default: the generator's batch norm uses its moving statistics, as
         ``generate``) or ``"batch"`` (each generator call normalises with its own batch's statistics,
@@ -467,7 +530,7 @@ def evaluate(
     plan = check_settings(model, metrics, samples=samples, dataset=dataset, data_dir=data_dir,
                           data_options=data_options, midpoint=midpoint, batch_size=batch_size,
                           extractor_options=extractor_options, batch_norm=batch_norm,
-                          batch_norm_batch_size=batch_norm_batch_size)
+                          batch_norm_batch_size=batch_norm_batch_size, ndb_bins=ndb_bins)
     dataset, data_dir, data_options, image_size = plan.dataset, plan.data_dir, plan.data_options, plan.image_size
     spec, kind = plan.spec, plan.kind
     family = plan.family
@@ -486,6 +549,11 @@ def evaluate(
         real.features[name], real.logits[name] = _reference_features(
             dataset, data_dir, options_json, image_size, name, extractor_json[name]
         )
+
+    kmeans_seed = _kmeans_seed(seed)
+    ndb_binnings = {
+        bins: _reference_bins(dataset, data_dir, options_json, image_size, bins, kmeans_seed) for bins in plan.ndb_bins
+    }
 
     sets = {"prior": None, "midpoint": None}
     if sample_metrics:
@@ -514,10 +582,10 @@ def evaluate(
                     end = min(begin + step, len(z))
                     images = (_images(model, z[begin:end]) if plan.batch_norm == "moving"
                               else _decode_in_batches(model, z, begin, end, bn_batch))
-                    collected.add(images, extractors, kind, "modes" in metrics, family)
+                    collected.add(images, extractors, kind, "modes" in metrics, family, ndb_binnings)
                     if bar is not None:
                         bar.add(1)
-                sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind, family)
+                sets[name] = _sample_metrics(sample_metrics, collected.finish(), real, spec, kind, family, ndb_binnings)
 
     results = combine(sets["prior"], sets["midpoint"]) if sample_metrics else {}
     model_metrics = [m for m in metrics if m in _MODEL_METRICS]
