@@ -14,14 +14,14 @@ class SmoothGenerator:
     G(z*) of any z* are exactly reachable, and the fit is a smooth least-squares problem."""
 
     latent_dim = 4
-    output_shape_ = (6, 6, 1)
+    element_shape = (6, 6, 1)
 
     def __init__(self):
         self.prior = LatentPrior("normal", latent_dim=self.latent_dim)
         self.weights = tf.constant(np.random.default_rng(0).normal(size=(4, 36)).astype(np.float32) * 0.3)
 
-    def generator(self, z, training=False):
-        return tf.reshape(tf.tanh(z @ self.weights), [-1, *self.output_shape_])
+    def latents_to_images(self, z, training=False):
+        return tf.reshape(tf.tanh(z @ self.weights), [-1, *self.element_shape])
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def smooth():
 
 def test_images_the_generator_can_make_are_fitted_to_zero(smooth):
     target_latents = np.random.default_rng(1).normal(size=(40, 4)).astype(np.float32)
-    images = smooth.generator(target_latents).numpy()
+    images = smooth.latents_to_images(target_latents).numpy()
     latents, mse = fit_latents(smooth, images, seed=0)
     assert mse.shape == (40,) and latents.shape == (40, 4)
     assert mse.max() < 1e-10
