@@ -40,6 +40,7 @@ the latents with ``zoo.latent.interpolate`` and calls ``serving_default``.
 Bad requests fail inside the graph with an ``InvalidArgument`` status the server returns to the
 client: ``EnsureShape`` names the input and the expected shape (a latent of the wrong width, a seed
 that is not ``[N, 2]``), ``CheckNumerics`` rejects NaN or infinite latents and images, an ``Assert``
+refuses images outside [-1, 1] (0..255 pixels sent to ``encode``/``reconstruct``), an ``Assert``
 refuses more rows than the export's ``max_batch_size`` (default 1024: memory grows with the rows,
 100,000 seeds took 7.5 GB; the repository's ``batching_parameters.txt`` uses the same limit); a wrong dtype
 or a missing input is refused by the runtime before the graph runs. No function is XLA-compiled
@@ -70,6 +71,7 @@ import keras
 from zoo import latent
 from zoo._version import __version__
 from zoo.errors import ConfigError, DiskFullError, first_line, is_disk_full
+from zoo.models.base import PIXEL_TOLERANCE
 from exports import opcheck, repository, warmup
 from exports.errors import ExportError
 
@@ -239,7 +241,14 @@ def _latent(x, latent_dim, name, max_batch_size):
 
 def _image_batch(x, image_shape, max_batch_size):
     x = _rows(tf.ensure_shape(x, [None, *image_shape], name="check_images_shape"), "images", max_batch_size)
-    return tf.debugging.assert_all_finite(x, "images must hold finite numbers (no NaN or Inf)")
+    x = tf.debugging.assert_all_finite(x, "images must hold finite numbers (no NaN or Inf)")
+    # The natural REST mistake is 0..255 pixels; the model would encode them without complaint.
+    check = tf.debugging.assert_less_equal(
+        tf.reduce_max(tf.abs(x)), 1.0 + PIXEL_TOLERANCE,
+        message="images must be float pixels in [-1, 1]: send x / 127.5 - 1 for 0..255 pixels, 2 * x - 1 for 0..1 ones",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 def _pixels(images):

@@ -197,6 +197,8 @@ def _bad_requests():
         "vae": {
             "small_images": ("reconstruct", {"images": (np.zeros((1, 4, 4, 3)).tolist(), "float32")}),
             "nan_images": ("reconstruct", {"images": (np.full((1, 8, 8, 3), np.nan).tolist(), "float32")}),
+            # 0..255 pixels, the natural REST mistake (issue 34): refused, not encoded to huge means.
+            "pixels_0_255": ("reconstruct", {"images": (np.full((1, 8, 8, 3), 255.0).tolist(), "float32")}),
         },
     }
 
@@ -283,6 +285,7 @@ def test_interpolation_path_runs_from_z0_to_z1(exported):
         ("wide_z1", "expected shape [?,4]"),
         ("small_images", "expected shape [?,8,8,3]"),
         ("nan_images", "images must hold finite numbers"),
+        ("pixels_0_255", "images must be float pixels in [-1, 1]: send x / 127.5 - 1 for 0..255 pixels"),
         ("nan_latent_float16", "z must hold finite numbers"),
         ("narrow_latent_float16", "expected shape [?,4]"),
     ],
@@ -291,6 +294,16 @@ def test_bad_requests_fail_with_a_clear_invalid_argument(exported, label, messag
     answer = exported["report"]["bad_requests"][label]
     assert answer.startswith("InvalidArgumentError"), answer
     assert message in answer, answer
+
+
+def test_encode_refuses_pixels_outside_minus_one_one(exported):
+    loaded = tf.saved_model.load(exported["job"]["exports"]["vae"]["dir"])
+    images = np.full((2, 8, 8, 3), 200.0, np.float32)
+    for signature in ("encode", "reconstruct"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"images must be float pixels in \[-1, 1\]"):
+            loaded.signatures[signature](images=tf.constant(images))
+    edge = np.concatenate([np.full((1, 8, 8, 3), -1.0), np.full((1, 8, 8, 3), 1.0)]).astype(np.float32)
+    assert np.isfinite(loaded.signatures["encode"](images=tf.constant(edge))["mean"].numpy()).all()
 
 
 def test_good_request_through_the_session_path_is_accepted(exported):

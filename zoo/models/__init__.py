@@ -44,7 +44,7 @@ from zoo.models.architectures import (
     vae_decoder,
     vae_encoder,
 )
-from zoo.models.base import GenerativeModel, OptimizerSlot
+from zoo.models.base import GenerativeModel, OptimizerSlot, PixelRangeWarning
 from zoo.models.batch_norm import recalibrate_batch_norm
 from zoo.models.dcgan import DCGAN, GDPP_GAN_WEIGHT
 from zoo.models.kinds import ModelKind, build_model, model_kind, model_kinds, register_model_kind
@@ -62,6 +62,7 @@ __all__ = [
     "GenerativeModel",
     "ModelKind",
     "OptimizerSlot",
+    "PixelRangeWarning",
     "SlotOffsetNoise",
     "build_model",
     "dcgan_critic",

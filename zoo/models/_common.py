@@ -59,25 +59,35 @@ def resolve_prior(prior, latent_dim):
     return as_layer(prior, latent_dim)
 
 
+def shape_error(model_name, expected_shape, got) -> ConfigError:
+    """The ConfigError of a batch of shape ``got`` (a list; None for unknown sizes) for a model whose
+    samples have shape ``expected_shape``."""
+    got = list(got)
+    hint = "Resize the data (zoo.data.load(..., image_size=...)) or build the model for this shape."
+    if len(got) == len(expected_shape) and tuple(got[1:]) in (tuple(expected_shape[:-1]), (None,) * (len(got) - 1)) \
+            and expected_shape[-1] == 1:
+        hint = "The batch has no channel axis: add it (x[..., None], or tf.expand_dims(x, -1) in the dataset)."
+    return ConfigError(
+        f"{model_name} expects batches of shape [batch, {', '.join(map(str, expected_shape))}] but got {got}. {hint}"
+    )
+
+
 def unpack_batch(data, expected_shape, model_name):
     """The input tensor of a training batch, checked against the model's per-sample shape.
 
     ``fit(dataset)`` hands ``train_step`` a bare tensor; an ``(x, y)`` dataset hands a tuple whose
-    labels are ignored. Runs at trace time, so a mismatch is a ConfigError from ``fit``.
+    labels are ignored. Runs at trace time, so a mismatch of the sizes the trace knows is a
+    ConfigError from ``fit``; sizes it does not know are checked when the batch arrives
+    (``GenerativeModel.check_batch``).
     """
     if isinstance(data, (tuple, list)):
         data = data[0]
     if isinstance(data, dict):
         raise ConfigError(f"{model_name} trains on a tensor of samples, not a dict; map the dataset to x.")
-    shape = tuple(data.shape[1:])
-    if data.shape.rank != len(expected_shape) + 1 or any(
-        got is not None and got != want for got, want in zip(shape, expected_shape)
-    ):
-        raise ConfigError(
-            f"{model_name} expects batches of shape [batch, {', '.join(map(str, expected_shape))}] but got "
-            f"{list(data.shape)}. Resize the data (zoo.data.load(..., image_size=...)) or build the model "
-            "for this shape."
-        )
+    if data.shape.rank is not None and (data.shape.rank != len(expected_shape) + 1 or any(
+        got is not None and got != want for got, want in zip(data.shape[1:], expected_shape)
+    )):
+        raise shape_error(model_name, expected_shape, data.shape.as_list())
     if data.dtype.is_integer:
         raise ConfigError(
             f"{model_name} got {data.dtype.name} samples; images must be float32 in [-1, 1]. Convert them "
