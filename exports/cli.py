@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo.latent import MIDPOINT_METHODS
+
 DEFAULT_BASE = "exports"
 MODEL_FILE = "model.keras"  # what `zoo train` leaves in a run directory and a preset holds
 
@@ -32,7 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--version", type=int, help="version number (default: the next free one; never overwrites)")
     parser.add_argument("--interpolation-steps", type=int, default=8,
                         help="images per path of the interpolate signature, both ends included (default: %(default)s)")
-    parser.add_argument("--interpolation", choices=("linear", "matched"), default="linear",
+    parser.add_argument("--interpolation", choices=MIDPOINT_METHODS, default="linear",
                         help="the interpolate signature's path: the straight line, or the line mapped back onto the "
                              "prior so every point is distributed as the prior (uniform, normal, cauchy, "
                              "nonparametric priors; see docs/interpolation.md) (default: %(default)s)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from training.strategy import STRATEGIES
+
 _EPILOG = """examples:
   zoo train --list
   zoo train mnist_gdpp_dcgan_nonparametric --out runs/default
@@ -37,7 +39,7 @@ def register(subparsers) -> None:
     mode.add_argument("--resume", action="store_true",
                       help="continue the run in --out (also with a larger train.epochs)")
     mode.add_argument("--overwrite", action="store_true", help="replace the run in --out")
-    parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
+    parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="default: one device; mirrored: all local GPUs; multiworker: machines in TF_CONFIG")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="float16 compute on GPUs (bfloat16 on CPUs), float32 weights")

@@ -14,6 +14,8 @@ import os
 import pathlib
 import sys
 
+from zoo.metrics.evaluate import BATCH_NORM_PROTOCOLS
+
 MODEL_FILE = "model.keras"
 
 
@@ -41,7 +43,7 @@ def register(subparsers) -> None:
                           help="also measure mid-points of prior pairs (default for image datasets)")
     midpoint.add_argument("--no-midpoint", dest="midpoint", action="store_false")
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--batch-norm", choices=("moving", "batch"), default="moving",
+    parser.add_argument("--batch-norm", choices=BATCH_NORM_PROTOCOLS, default="moving",
                         help="generator batch norm: 'moving' statistics (default, as generate samples) or each "
                         "batch's own statistics ('batch': the GDPP authors' evaluation protocol)")
     parser.add_argument("--batch-norm-batch-size", type=int, default=64, metavar="N",
