@@ -1,4 +1,5 @@
-"""Every figure of the README and docs/, regenerated from the shipped presets and the prior solver.
+"""Every figure of the README and docs/, regenerated from the shipped presets, the prior solver and
+the prior comparison's committed results (``benchmarks/results/``).
 
     python benchmarks/figures.py                 # writes docs/images/*.png (about a minute on a CPU)
     python benchmarks/figures.py --out /tmp/fig  # elsewhere
@@ -43,6 +44,11 @@ PRIOR_PRESETS = {"non-parametric": "digits_dcgan_nonparametric", "normal": "digi
                  "uniform": "digits_dcgan_uniform"}
 SEED = (0, 2019)
 BORDER = 0.85  # grey of the lines between tiles, images shown in [0, 1]
+#: The real-MNIST DCGANs that differ only in their prior, and the prior comparison over training seeds
+#: (``python benchmarks/prior_midpoints.py ... --json``) whose means the README's first figure shows.
+MNIST_PRIOR_PRESETS = {"uniform": "mnist_dcgan_uniform", "normal": "mnist_dcgan_normal",
+                       "non-parametric": "mnist_dcgan_nonparametric"}
+PRIOR_COMPARISON = ROOT / "benchmarks" / "results" / "prior_midpoints_mnist_5k.json"
 
 
 def _save(fig, path):
@@ -83,6 +89,17 @@ def sample_grids(out):
         _save(fig, out / f"samples_{name}.png")
 
 
+def _strip(ax, images, label, fontsize):
+    """One row of an interpolation: ``images`` side by side, the middle one framed in red."""
+    h, steps = images.shape[1], len(images)
+    ax.imshow(tile(images, 1, steps), interpolation="nearest")
+    mid = steps // 2
+    ax.add_patch(plt.Rectangle((mid * (h + 1), 0), h + 1, h + 1, fill=False, edgecolor="tab:red", lw=2))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=fontsize)
+
+
 def interpolation_strips(out, pairs=2, steps=9):
     """Rows: straight lines between two prior samples for each prior's digits DCGAN; the mid-point
     (where Normal and Uniform latents fall off their prior) is framed."""
@@ -96,19 +113,65 @@ def interpolation_strips(out, pairs=2, steps=9):
         for p in range(pairs):
             path = latent.interpolate(z[2 * p], z[2 * p + 1], steps=steps)
             rows.append((label, np.asarray(model(path, training=False))))
-    h = rows[0][1].shape[1]
     fig, axes = plt.subplots(len(rows), 1, figsize=(steps * 0.75, len(rows) * 0.85))
     for ax, (label, images) in zip(axes, rows):
-        ax.imshow(tile(images, 1, steps), interpolation="nearest")
-        mid = steps // 2
-        ax.add_patch(plt.Rectangle((mid * (h + 1), 0), h + 1, h + 1, fill=False, edgecolor="tab:red", lw=2))
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        _strip(ax, images, label, fontsize=9)
     axes[0].set_title("z0 → z1 on a straight line; red: the mid-point (z0 + z1) / 2", fontsize=9)
     fig.tight_layout()
     fig.subplots_adjust(left=0.17)  # room for the row labels, which tight_layout does not count
     _save(fig, out / "interpolation_priors.png")
+
+
+def prior_comparison(out, steps=9, results=PRIOR_COMPARISON):
+    """The README's first figure. Left: for each real-MNIST prior preset, the straight line between
+    the first pair of its prior draws with seed ``SEED`` (no choosing by eye), and for the uniform
+    and normal ones the matched path between the same two latents; the mid-point is framed. Right:
+    FID at prior samples, linear mid-points and matched mid-points, mean ± std over the training
+    seeds of the prior comparison, in both feature spaces."""
+    import json
+
+    import zoo
+    from zoo import latent
+
+    rows = []
+    for label, name in MNIST_PRIOR_PRESETS.items():
+        model = zoo.load(name)
+        z = model.prior.sample(2, SEED).numpy()
+        methods = ["linear"] if label == "non-parametric" else ["linear", "matched"]
+        for method in methods:
+            path = latent.interpolate(z[0], z[1], steps=steps, method=method,
+                                      prior=model.prior if method == "matched" else None)
+            rows.append((f"{label}\n{method}", np.asarray(model.generator(path, training=False))))
+    summary = json.loads(pathlib.Path(results).read_text())["summary"]
+    fig = plt.figure(figsize=(12, 4.2))
+    grid = fig.add_gridspec(len(rows), 3, width_ratios=[2.3, 1, 1], wspace=0.35, hspace=0.08)
+    for i, (label, images) in enumerate(rows):
+        ax = fig.add_subplot(grid[i, 0])
+        _strip(ax, images, label, fontsize=8)
+        if i == 0:
+            ax.set_title("the first pair of seed (0, 2019), z0 → z1; red: the mid-point", fontsize=9)
+    priors = [("uniform", "uniform"), ("normal", "normal"), ("non-parametric", "nonparametric")]
+    bars = [("prior samples", "linear", "prior", "tab:blue"), ("linear mid-points", "linear", "midpoint", "tab:red"),
+            ("matched mid-points", "matched", "midpoint", "tab:green")]
+    for col, space in ((1, "mnist"), (2, "mnist2")):
+        ax = fig.add_subplot(grid[:, col])
+        width = 0.26
+        for k, (bar_label, method, part, colour) in enumerate(bars):
+            xs, means, stds = [], [], []
+            for x, (_, key) in enumerate(priors):
+                cell = summary.get(f"{key} {method}", {}).get(f"{space}-FID/{part}")
+                if cell is not None:
+                    xs.append(x + (k - 1) * width)
+                    means.append(cell[0])
+                    stds.append(cell[1])
+            ax.bar(xs, means, width, yerr=stds, color=colour, label=bar_label, capsize=2)
+        seeds = len(summary["uniform linear"]["seeds"])
+        ax.set_xticks(range(len(priors)), [label for label, _ in priors], fontsize=8)
+        ax.set_title(f"{space}-FID, mean ± std over {seeds} training seeds", fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+        if col == 1:
+            ax.legend(fontsize=7, loc="lower left")
+    _save(fig, out / "prior_comparison_mnist.png")
 
 
 def mixture_scatter(out, samples=2500):
@@ -211,6 +274,7 @@ def matched_interpolation(out):
 FIGURES = {
     "samples": sample_grids,
     "interpolation": interpolation_strips,
+    "comparison": prior_comparison,
     "mixtures": mixture_scatter,
     "priors": prior_densities,
     "stacked": stacked_modes,

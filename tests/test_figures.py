@@ -21,7 +21,7 @@ def test_tile_separates_images_with_a_border():
 
 
 def test_every_figure_is_committed_and_small():
-    names = {"interpolation_priors", "mixtures_gan_vs_gdpp", "prior_densities", "stacked_modes"}
+    names = {"interpolation_priors", "mixtures_gan_vs_gdpp", "prior_densities", "stacked_modes", "prior_comparison_mnist"}
     names |= {f"samples_{name}" for name in figures.GRID_PRESETS}
     for name in names:
         path = ROOT / "docs" / "images" / f"{name}.png"

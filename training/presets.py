@@ -6,11 +6,21 @@ trained), the evaluation settings (``zoo.metrics.evaluate`` arguments: fixed see
 so a test can re-measure the card from the shipped weights) and the paper's corresponding numbers.
 
     python -m training.presets build [--only NAME ...] [--out DIR] [--runs DIR]
+    python -m training.presets measure [--only NAME ...] [--out DIR]   # re-measure cards, no training
     python -m training.presets list
     python -m training.presets targets [--out DIR]     # the issue's targets, checked on the cards
+    python -m training.presets score-authors-protocol [--only NAME ...]   # no training, see below
 
 ``build`` trains the presets one after another, smallest first, and writes each as soon as it is
 measured, so an interrupted build keeps every preset it finished.
+
+Stacked presets (``authors_protocol``) are measured twice, on the same latents: with the zoo's
+evaluation (``evaluation``: moving batch-norm statistics, as ``generate`` samples) and with the GDPP
+authors' (``evaluation_authors_protocol``: batch statistics in calls of 64 latents), written as
+``metrics`` and ``metrics_authors_protocol``. ``score-authors-protocol`` (re-)measures the second
+from a written preset's weights, without training. A card also records how the generator's batch-norm
+statistics were re-estimated on prior samples after training (``batch_norm_statistics``; recipes
+that train on per-slot latents).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import sys
 import time
 
 from zoo.errors import ConfigError
+from zoo.files import atomic_write
 
 #: Where the shipped presets live (package data of ``zoo.presets``).
 SHIPPED_DIR = pathlib.Path(__file__).resolve().parent.parent / "zoo" / "presets" / "data"
@@ -41,7 +52,8 @@ class PresetSpec:
 
     ``evaluation`` holds keyword arguments of ``zoo.metrics.evaluate`` (``dataset``, ``samples``,
     ``seed``, ``metrics``, ``midpoint``); ``paper`` maps a card metric (``results`` key, with
-    ``/prior`` or ``/midpoint`` where it has both) to ``{"value", "source"}``.
+    ``/prior`` or ``/midpoint`` where it has both) to ``{"value", "source"}``; ``spread``: the key
+    card metrics whose spread over the sample seeds :data:`SPREAD_SEEDS` the card records.
     """
 
     name: str
@@ -51,6 +63,17 @@ class PresetSpec:
     overrides: tuple[str, ...] = ()
     why_overrides: str = ""
     paper: dict = dataclasses.field(default_factory=dict)
+    spread: tuple[str, ...] = ()
+    #: Also measure under the GDPP authors' evaluation protocol (stacked presets; module docstring).
+    authors_protocol: bool = False
+
+    def authors_evaluation(self) -> dict:
+        """``evaluation`` under the GDPP authors' protocol: batch statistics in calls of 64 latents."""
+        return {**self.evaluation, "batch_norm": "batch", "batch_norm_batch_size": 64}
+
+
+#: The sample seeds a card's spread is measured over (seed 0 is the card's own evaluation).
+SPREAD_SEEDS = (0, 1, 2, 3, 4)
 
 
 # Stacked digits: the paper's 15,000 iterations, with 32-wide nets (the digits recipes' CPU width)
@@ -66,6 +89,18 @@ _GRID_WHY = ("50,000 iterations instead of the paper's 25,000: at 25k the grid G
              "but only 35.0% high quality (still sharpening); the GAN gets the same budget")
 
 
+_MODES_SPREAD = ("modes", "high_quality_pct")
+_STACKED_SPREAD = ("modes", "kl")
+
+
+def _fid_spread(family: str) -> tuple[str, ...]:
+    return tuple(f"{family}-FID/{part}" for part in ("prior", "midpoint", "ratio"))
+
+
+def _vae_spread(family: str) -> tuple[str, ...]:
+    return (f"{family}-FID/prior", "reconstruction-mse")
+
+
 def _synthetic_eval(dataset: str) -> dict:
     # The GDPP protocol: 2,500 samples, modes with a high-quality sample, % within 3 std.
     return {"dataset": dataset, "metrics": ["modes"], "samples": 2500, "seed": 0, "midpoint": False}
@@ -79,15 +114,18 @@ def _ring_grid_paper(dataset: str, gdpp: bool) -> dict:
     return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
 
 
-_DIGITS_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", "density-coverage"], "samples": 2000, "seed": 0,
-                "midpoint": True}
-_VAE_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", "density-coverage", "reconstruction", "posterior-kl"],
-             "samples": 2000, "seed": 0, "midpoint": True}
+# 10,000 samples per set (prior and mid-point): at 2,000 the FID's sampling noise was of the size of the
+# differences between priors.
+_DIGITS_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", "density-coverage"],
+                "samples": 10_000, "seed": 0, "midpoint": True}
+_VAE_EVAL = {"dataset": "digits",
+             "metrics": ["digits-fid", "precision-recall", "density-coverage", "reconstruction", "posterior-kl"],
+             "samples": 10_000, "seed": 0, "midpoint": True}
 # 26,000 samples: the GDPP Stacked-MNIST protocol.
 _STACKED_EVAL = {"dataset": "stacked_digits", "metrics": ["modes"], "samples": 26000, "seed": 0, "midpoint": False}
 
 
-_MNIST_EVAL = {"dataset": "mnist_5k", "metrics": ["mnist-fid", "precision-recall", "density-coverage"], "samples": 2000, "seed": 0,
+_MNIST_EVAL = {"dataset": "mnist_5k", "metrics": ["mnist-fid", "precision-recall", "density-coverage"], "samples": 10_000, "seed": 0,
                "midpoint": True}
 _MNIST_VAE_EVAL = {**_MNIST_EVAL, "metrics": ["mnist-fid", "precision-recall", "density-coverage", "reconstruction", "posterior-kl"]}
 _STACKED_MNIST_EVAL = {**_STACKED_EVAL, "dataset": "stacked_mnist_5k"}
@@ -119,43 +157,45 @@ def _vae_paper(gdpp: bool, data: str = "digits") -> dict:
 
 PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("ring_gan", "ring_gan", "GAN on 8 Gaussians on a ring (GDPP Table 1 baseline)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", False)),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", False), spread=_MODES_SPREAD),
     PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True)),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True), spread=_MODES_SPREAD),
     PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", False)),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", False), _MODES_SPREAD),
     PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", True)),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", True), _MODES_SPREAD),
     PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
-               _DIGITS_EVAL, paper=_celeba_paper("uniform")),
+               _DIGITS_EVAL, paper=_celeba_paper("uniform"), spread=_fid_spread("digits")),
     PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",
-               _DIGITS_EVAL, paper=_celeba_paper("normal")),
+               _DIGITS_EVAL, paper=_celeba_paper("normal"), spread=_fid_spread("digits")),
     PresetSpec("digits_dcgan_nonparametric", "digits_dcgan_nonparametric",
                "DCGAN on 28x28 digits, non-parametric prior",
-               _DIGITS_EVAL, paper=_celeba_paper("nonparametric")),
+               _DIGITS_EVAL, paper=_celeba_paper("nonparametric"), spread=_fid_spread("digits")),
     PresetSpec("digits_gdpp_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric",
                "GDPP-DCGAN on 28x28 digits, non-parametric prior", _DIGITS_EVAL,
-               paper=_celeba_paper("nonparametric")),
+               paper=_celeba_paper("nonparametric"), spread=_fid_spread("digits")),
     PresetSpec("digits_vae", "digits_vae", "VAE on 28x28 digits, normal prior", _VAE_EVAL,
-               paper=_vae_paper(False)),
+               paper=_vae_paper(False), spread=_vae_spread("digits")),
     PresetSpec("digits_gdpp_vae", "digits_gdpp_vae", "GDPP-VAE on 28x28 digits (DPP weight 100)", _VAE_EVAL,
-               paper=_vae_paper(True)),
+               paper=_vae_paper(True), spread=_vae_spread("digits")),
     PresetSpec("stacked_digits_gan", "stacked_digits_gan", "DCGAN on stacked RGB digits, 1000 modes",
-               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False)),
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False), _STACKED_SPREAD, authors_protocol=True),
     PresetSpec("stacked_digits_gdpp_gan", "stacked_digits_gdpp", "GDPP-GAN on stacked RGB digits, 1000 modes",
-               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True)),
+               _STACKED_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True), _STACKED_SPREAD, authors_protocol=True),
     *(PresetSpec(f"mnist_dcgan_{prior}", f"mnist_dcgan_{prior}", f"DCGAN on real MNIST digits, {prior} prior",
-                 _MNIST_EVAL, paper=_celeba_paper(prior, "mnist"))
+                 _MNIST_EVAL, paper=_celeba_paper(prior, "mnist"), spread=_fid_spread("mnist"))
       for prior in ("uniform", "normal", "nonparametric")),
     PresetSpec("mnist_vae", "mnist_vae", "VAE on real MNIST digits, normal prior", _MNIST_VAE_EVAL,
-               paper=_vae_paper(False, "MNIST")),
+               paper=_vae_paper(False, "MNIST"), spread=_vae_spread("mnist")),
     PresetSpec("mnist_gdpp_vae", "mnist_gdpp_vae", "GDPP-VAE on real MNIST digits (DPP weight 100)", _MNIST_VAE_EVAL,
-               paper=_vae_paper(True, "MNIST")),
+               paper=_vae_paper(True, "MNIST"), spread=_vae_spread("mnist")),
     PresetSpec("stacked_mnist_gan", "stacked_mnist_5k_gan", "DCGAN on Stacked-MNIST (real MNIST digits), 1000 modes",
-               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False, "stacked mnist_5k digits")),
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(False, "stacked mnist_5k digits"),
+               _STACKED_SPREAD, authors_protocol=True),
     PresetSpec("stacked_mnist_gdpp_gan", "stacked_mnist_5k_gdpp",
                "GDPP-GAN on Stacked-MNIST (real MNIST digits), 1000 modes",
-               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True, "stacked mnist_5k digits")),
+               _STACKED_MNIST_EVAL, _STACKED, _STACKED_WHY, _stacked_paper(True, "stacked mnist_5k digits"),
+               _STACKED_SPREAD, authors_protocol=True),
 )
 
 
@@ -215,6 +255,66 @@ def measure(model, evaluation: dict) -> dict:
     return zoo_metrics.evaluate(model, **evaluation)
 
 
+def _spread_metrics(entry: PresetSpec) -> list[str]:
+    """The evaluation metrics that give ``entry.spread``'s values (``mnist-FID/prior`` -> ``mnist-fid``,
+    ``reconstruction-mse`` -> ``reconstruction``, ``kl`` -> ``modes``), so the extra seeds measure only those."""
+    wanted = {name.split("/")[0].split("-")[0] for name in entry.spread}
+    return [metric for metric in entry.evaluation["metrics"]
+            if metric.split("-")[0] in wanted or (metric == "modes" and wanted & {"modes", "kl", "high_quality_pct"})]
+
+
+def measure_spread(model, entry: PresetSpec, report: dict | None = None) -> dict:
+    """The spread of ``entry.spread`` over the sample seeds :data:`SPREAD_SEEDS`: ``{"sample_seeds",
+    "metrics": {name: {"values", "mean", "std"}}}`` (std with ddof 1). ``report``: the card's own
+    evaluation (its seed's values are taken from it instead of measured again); the other seeds
+    measure only the metrics the spread needs."""
+    import numpy as np
+
+    values = {name: [] for name in entry.spread}
+    for seed in SPREAD_SEEDS:
+        if report is not None and seed == entry.evaluation["seed"]:
+            measured = report
+        else:
+            measured = measure(model, {**entry.evaluation, "seed": seed, "metrics": _spread_metrics(entry)})
+        flat = flat_results(measured["results"])
+        for name in entry.spread:
+            values[name].append(float(flat[name]))
+    return {
+        "sample_seeds": list(SPREAD_SEEDS),
+        "metrics": {name: {"values": v, "mean": float(np.mean(v)), "std": float(np.std(v, ddof=1))}
+                    for name, v in values.items()},
+    }
+
+
+def card_measurements(model, entry: PresetSpec) -> dict:
+    """The card's measured fields: ``evaluation``, ``evaluation_seconds``, ``results``, ``metrics``
+    and ``spread``."""
+    started = time.perf_counter()
+    report = measure(model, entry.evaluation)
+    seconds = time.perf_counter() - started
+    return {
+        "evaluation": dict(entry.evaluation),
+        "evaluation_seconds": round(seconds, 1),
+        "results": report["results"],
+        "metrics": flat_results(report["results"]),
+        "spread": measure_spread(model, entry, report),
+    }
+
+
+def remeasure(entry: PresetSpec, out: pathlib.Path) -> pathlib.Path:
+    """Measure the preset in ``out/<name>`` again from its weights with the spec's evaluation and
+    rewrite only its card's measured fields (the weights are not touched); returns the card path."""
+    from zoo import presets as zoo_presets
+
+    directory = out / entry.name
+    card = zoo_presets.card(directory)
+    card.update(card_measurements(zoo_presets.load(directory), entry),
+                measured=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    path = directory / zoo_presets.CARD_FILE
+    atomic_write(path, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def flat_results(results: dict) -> dict[str, float]:
     """``{"digits-FID": {"prior": a, "midpoint": b, "ratio": c}}`` -> ``{"digits-FID/prior": a, ...}``;
     single values (``{"value": v}``, or a prior-only metric) keep the bare name."""
@@ -250,7 +350,6 @@ def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tu
                            command=[sys.executable, "-m", "training.presets", "build", "--only", entry.name,
                                     *(f"--set={pair}" for pair in extra)])
     model = keras.saving.load_model(result.path / run_lib.rundir_lib.MODEL_FILE, compile=False)
-    report = measure(model, entry.evaluation)
     card = {
         "name": entry.name,
         "description": entry.description,
@@ -266,15 +365,49 @@ def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tu
         "machine": machine(),
         "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": versions(),
-        "evaluation": dict(entry.evaluation),
-        "evaluation_seconds": round(report["seconds"], 1),
-        "results": report["results"],
-        "metrics": flat_results(report["results"]),
+        **card_measurements(model, entry),
         "paper": entry.paper,
         "command": " ".join(["python -m training.presets build --only", entry.name,
                              *(f"--set {pair}" for pair in extra)]),
+        "batch_norm_statistics": _batch_norm_note(result.batch_norm),
+        **authors_protocol_fields(model, entry),
     }
     return zoo_presets.save_to_preset(model, out / entry.name, card, overwrite=True)
+
+
+def _batch_norm_note(recalibration: dict | None) -> str:
+    if recalibration is None:
+        return "as training left them (moving averages over the training batches)"
+    return (f"re-estimated after training on {recalibration['batches']} batches of {recalibration['batch_size']} "
+            f"prior samples (seed {recalibration['seed']}): the generator trained on per-slot latents, so "
+            "generate and the moving-statistics evaluation use prior statistics")
+
+
+def authors_protocol_fields(model, entry: PresetSpec) -> dict:
+    """The card fields of the GDPP authors' evaluation protocol (``{}`` unless ``entry.authors_protocol``)."""
+    if not entry.authors_protocol:
+        return {}
+    report = measure(model, entry.authors_evaluation())
+    return {"evaluation_authors_protocol": entry.authors_evaluation(),
+            "results_authors_protocol": report["results"],
+            "metrics_authors_protocol": flat_results(report["results"])}
+
+
+def score_authors_protocol(name: str, out: pathlib.Path) -> dict:
+    """Measure the authors' protocol on the written preset ``out/name`` from its weights (no training)
+    and add it to its card; returns the card."""
+    from zoo import presets as zoo_presets
+
+    entry = spec(name)
+    if not entry.authors_protocol:
+        raise ConfigError(f"{name} is not a stacked preset: its spec does not measure the authors' protocol.")
+    directory = out / name
+    card = zoo_presets.card(directory)
+    if not card:
+        raise ConfigError(f"{directory} has no card.json: build the preset first.")
+    card.update(authors_protocol_fields(zoo_presets.load(directory), entry))
+    atomic_write(directory / zoo_presets.CARD_FILE, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return card
 
 
 # ---- the issue's targets, checked on the written cards ------------------------------------------
@@ -294,13 +427,17 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
                        "missing" if m is None else f"{m} modes, {h:.1f}% HQ"))
     for data, label in (("stacked_digits", "stacked digits"), ("stacked_mnist", "Stacked-MNIST (mnist_5k)")):
         gan, gdpp = f"{data}_gan", f"{data}_gdpp_gan"
-        g_modes, g_kl = metric(gan, "modes"), metric(gan, "kl")
-        d_modes, d_kl = metric(gdpp, "modes"), metric(gdpp, "kl")
-        missing = None in (g_modes, d_modes)
-        checks.append((f"{label} GDPP-GAN: more modes and lower KL than the GAN",
-                       None if missing else (d_modes > g_modes and d_kl < g_kl),
-                       "missing" if missing else
-                       f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
+        for metrics, protocol in (("metrics", ""), ("metrics_authors_protocol", ", the GDPP authors' evaluation")):
+            def stacked(name, key):
+                return cards[name].get(metrics, {}).get(key) if name in cards else None
+
+            g_modes, g_kl = stacked(gan, "modes"), stacked(gan, "kl")
+            d_modes, d_kl = stacked(gdpp, "modes"), stacked(gdpp, "kl")
+            missing = None in (g_modes, d_modes)
+            checks.append((f"{label} GDPP-GAN: more modes and lower KL than the GAN{protocol}",
+                           None if missing else (d_modes > g_modes and d_kl < g_kl),
+                           "missing" if missing else
+                           f"GDPP {d_modes} modes KL {d_kl:.3f} vs GAN {g_modes} modes KL {g_kl:.3f}"))
     for data, bound in (("digits", 1.15), ("mnist", 1.10)):
         ratios = {p: metric(f"{data}_dcgan_{p}", f"{data}-FID/ratio") for p in ("nonparametric", "normal", "uniform")}
         missing = None in ratios.values()
@@ -357,10 +494,20 @@ def main(argv: list[str] | None = None) -> int:
                                    "retraining (a finished run is only measured and written)")
     build_parser.add_argument("--runs", type=pathlib.Path, default=DEFAULT_RUNS,
                               help="run directories of the training runs (default: %(default)s)")
+    measure_parser = commands.add_parser(
+        "measure", help="measure the written presets again (evaluation and spread over sample seeds), no training")
+    measure_parser.add_argument("--only", nargs="+", metavar="NAME", help="measure only these presets")
+    measure_parser.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR,
+                                help="where the preset directories are (default: the shipped package data)")
     commands.add_parser("list", help="the preset table: name, recipe, overrides")
     for command, help_text in (("targets", "check the issue's targets on the written cards"),
                                ("table", "print the README's markdown table of the written cards")):
         commands.add_parser(command, help=help_text).add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
+    authors = commands.add_parser("score-authors-protocol",
+                                  help="measure the GDPP authors' evaluation protocol on written stacked presets "
+                                       "from their weights and add it to their cards (no training)")
+    authors.add_argument("--only", nargs="+", metavar="NAME", help="these presets (default: every stacked one)")
+    authors.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -370,6 +517,19 @@ def main(argv: list[str] | None = None) -> int:
             results = targets(read_cards(args.out))
             for target, met, measured in results:
                 print(f"[{ {True: 'met', False: 'NOT MET', None: 'missing'}[met] }] {target}: {measured}")
+        elif args.command == "score-authors-protocol":
+            names = args.only or [entry.name for entry in PRESETS if entry.authors_protocol]
+            for name in names:
+                card = score_authors_protocol(name, args.out)
+                print(f"{name}: moving statistics {card['metrics']}, authors' protocol "
+                      f"{card['metrics_authors_protocol']}", flush=True)
+        elif args.command == "measure":
+            for entry in [spec(name) for name in args.only] if args.only else list(PRESETS):
+                started = time.perf_counter()
+                path = remeasure(entry, args.out)
+                spread = json.loads(path.read_text())["spread"]["metrics"]
+                print(f"{entry.name}: " + ", ".join(f"{k} {v['mean']:.4g} ± {v['std']:.2g}" for k, v in spread.items())
+                      + f" ({time.perf_counter() - started:.0f} s)", flush=True)
         elif args.command == "table":
             cards = read_cards(args.out)
             order = [entry.name for entry in PRESETS if entry.name in cards]
