@@ -141,7 +141,7 @@ def prior_comparison(out, steps=9, results=PRIOR_COMPARISON):
         for method in methods:
             path = latent.interpolate(z[0], z[1], steps=steps, method=method,
                                       prior=model.prior if method == "matched" else None)
-            rows.append((f"{label}\n{method}", np.asarray(model.generator(path, training=False))))
+            rows.append((f"{label}\n{method}", np.asarray(model.latents_to_images(path))))
     summary = json.loads(pathlib.Path(results).read_text())["summary"]
     fig = plt.figure(figsize=(12, 4.2))
     grid = fig.add_gridspec(len(rows), 3, width_ratios=[2.3, 1, 1], wspace=0.35, hspace=0.08)

@@ -45,12 +45,13 @@ than two standard deviations (the larger of the two priors' std over seeds).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import math
 import pathlib
 import sys
+
+from zoo.files import sha256_file
 
 # The paper's CelebA numbers: (IS prior, IS mid, FID prior, FID mid).
 PAPER_CELEBA = {
@@ -173,14 +174,6 @@ def ensure_trained(dataset, prior, seed, runs_dir, *, extra=(), iterations=None,
     return run_dir / rundir_lib.MODEL_FILE
 
 
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_file(run_dir: pathlib.Path, method: str, samples: int, sample_seed: int) -> pathlib.Path:
     return run_dir / EVALUATION_DIR / f"prior_midpoints_{method}_{samples}_seed{sample_seed}.json"
 
@@ -195,9 +188,9 @@ def cached_evaluation(model_path: pathlib.Path, method: str, metrics, samples: i
     from zoo.metrics.classifier import get_spec
 
     path = cache_file(model_path.parent, method, samples, sample_seed)
-    digest = _sha256(model_path)
+    digest = sha256_file(model_path)
     # Regenerated classifier weights change every number: they invalidate the cache too.
-    features = {space: _sha256(get_spec(space).weights_file) for space in feature_spaces(dataset)}
+    features = {space: sha256_file(get_spec(space).weights_file) for space in feature_spaces(dataset)}
     if path.is_file():
         cached = json.loads(path.read_text())
         if (cached.get("model_sha256"), cached.get("features_sha256", features)) == (digest, features) \

@@ -31,6 +31,7 @@ from zoo import _resources
 from zoo._seeds import as_int32, check_seed
 from zoo.errors import (ConfigError, CorruptFileError, DataUnavailableError, DiskFullError, ZooError, first_line,
                         is_disk_full)
+from zoo.files import sha256_file
 from zoo.images import image_grid
 from zoo.models import GenerativeModel
 
@@ -159,7 +160,7 @@ class Checkpoint(keras.callbacks.Callback):
         """The entry's file exists and has its recorded SHA-256 (checkpoints written before checksums
         were recorded have none and are taken as they are)."""
         path = self.directory / entry["weights"]
-        return path.is_file() and entry.get("sha256") in (None, _sha256(path))
+        return path.is_file() and entry.get("sha256") in (None, sha256_file(path))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -228,14 +229,6 @@ def _checkpoint_entry(value) -> dict:
     if "/" in weights or weights.startswith(".") or (digest is not None and not isinstance(digest, str)):
         raise ValueError("weights")
     return {"epoch": epoch, "weights": weights, "sha256": digest}
-
-
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _NamedBuffer(io.BytesIO):
