@@ -127,7 +127,7 @@ def prior_comparison(out, steps=9, results=PRIOR_COMPARISON):
     the first pair of its prior draws with seed ``SEED`` (no choosing by eye), and for the uniform
     and normal ones the matched path between the same two latents; the mid-point is framed. Right:
     FID at prior samples, linear mid-points and matched mid-points, mean ± std over the training
-    seeds of the prior comparison, in both feature spaces."""
+    seeds of the prior comparison, in both feature spaces, and recall."""
     import json
 
     import zoo
@@ -143,34 +143,39 @@ def prior_comparison(out, steps=9, results=PRIOR_COMPARISON):
                                       prior=model.prior if method == "matched" else None)
             rows.append((f"{label}\n{method}", np.asarray(model.latents_to_images(path))))
     summary = json.loads(pathlib.Path(results).read_text())["summary"]
-    fig = plt.figure(figsize=(12, 4.2))
-    grid = fig.add_gridspec(len(rows), 3, width_ratios=[2.3, 1, 1], wspace=0.35, hspace=0.08)
+    fig = plt.figure(figsize=(14, 4.2))
+    grid = fig.add_gridspec(len(rows), 4, width_ratios=[2.3, 1, 1, 1], wspace=0.4, hspace=0.08)
     for i, (label, images) in enumerate(rows):
         ax = fig.add_subplot(grid[i, 0])
         _strip(ax, images, label, fontsize=8)
         if i == 0:
             ax.set_title("the first pair of seed (0, 2019), z0 → z1; red: the mid-point", fontsize=9)
-    priors = [("uniform", "uniform"), ("normal", "normal"), ("non-parametric", "nonparametric")]
+    priors = [("uniform", "uniform"), ("normal", "normal"), ("non-\nparametric", "nonparametric")]
     bars = [("prior samples", "linear", "prior", "tab:blue"), ("linear mid-points", "linear", "midpoint", "tab:red"),
             ("matched mid-points", "matched", "midpoint", "tab:green")]
-    for col, space in ((1, "mnist"), (2, "mnist2")):
+    seeds = len(summary["uniform linear"]["seeds"])
+    for col, (metric, title) in enumerate((("mnist-FID", "mnist-FID (lower is better)"),
+                                           ("mnist2-FID", "mnist2-FID (lower is better)"),
+                                           ("recall", "recall, mnist features")), start=1):
         ax = fig.add_subplot(grid[:, col])
         width = 0.26
         for k, (bar_label, method, part, colour) in enumerate(bars):
             xs, means, stds = [], [], []
             for x, (_, key) in enumerate(priors):
-                cell = summary.get(f"{key} {method}", {}).get(f"{space}-FID/{part}")
+                cell = summary.get(f"{key} {method}", {}).get(f"{metric}/{part}")
                 if cell is not None:
                     xs.append(x + (k - 1) * width)
                     means.append(cell[0])
                     stds.append(cell[1])
             ax.bar(xs, means, width, yerr=stds, color=colour, label=bar_label, capsize=2)
-        seeds = len(summary["uniform linear"]["seeds"])
         ax.set_xticks(range(len(priors)), [label for label, _ in priors], fontsize=8)
-        ax.set_title(f"{space}-FID, mean ± std over {seeds} training seeds", fontsize=9)
+        ax.set_title(title, fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
         if col == 1:
             ax.legend(fontsize=7, loc="lower left")
+    fig.subplots_adjust(bottom=0.2)
+    fig.text(0.73, 0.03, f"bars: mean ± std over {seeds} training seeds, 10,000 samples per set", fontsize=9,
+             ha="center")
     _save(fig, out / "prior_comparison_mnist.png")
 
 

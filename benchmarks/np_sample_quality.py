@@ -2,6 +2,7 @@
 
     python benchmarks/np_sample_quality.py coordinates                      # the priors alone, no model
     python benchmarks/np_sample_quality.py strata --runs-dir runs/prior_sweep --seeds 0 1 2 3 4
+    python benchmarks/np_sample_quality.py recall --runs-dir runs/prior_sweep --seeds 0 1 2 3 4
     python benchmarks/np_sample_quality.py scale --iterations 300           # two short deterministic runs
 
 ``coordinates``: how many latent coordinates a prior sample really uses. The participation ratio
@@ -16,6 +17,10 @@ scored against the 4,000 training digits: mnist-FID, mnist2-FID, precision and r
 counts, so they compare) and class-KL (the predicted digits' shares against the data's). A
 stratum is a subset of the samples, so its FID also grows when it holds other digits than the data
 (class-KL): precision (fidelity) and recall (diversity) are the numbers that compare with the whole.
+
+``recall``: precision and recall of trained runs' prior samples in both feature spaces (``mnist`` and
+``mnist2``), ``--samples`` draws per run against the 4,000 training digits (k = 3, as ``evaluate``):
+``evaluate`` measures them in the first space only, and a conclusion needs both.
 
 ``scale``: the prior's scale, measured rather than argued. The DCGAN's first layer is a bias-free
 dense layer followed by BatchNorm, which is invariant to rescaling its input, and Adam's steps do
@@ -123,6 +128,38 @@ def strata(args) -> dict:
     return {"strata": results}
 
 
+def recall(args) -> dict:
+    import zoo
+    from zoo.metrics import precision_recall
+
+    spaces, reference = _references()
+    results = []
+    for prior in args.priors:
+        for seed in args.seeds:
+            path = args.runs_dir / f"mnist_dcgan_{prior}_seed{seed}" / "model.keras"
+            if not path.is_file():
+                print(f"  {prior} seed {seed}: no model.keras, skipped")
+                continue
+            model = zoo.load(path)
+            images = model.generate(args.samples, seed=(seed, 37))
+            row = {"prior": prior, "seed": seed}
+            for name, extractor in spaces.items():
+                row.update({f"{name}-{key}": value
+                            for key, value in precision_recall(reference[name], extractor(images)[0], k=3).items()})
+            results.append(row)
+            print(f"  {prior:13s} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
+                                                          if k not in ("prior", "seed")), flush=True)
+    keys = [k for k in results[0] if k not in ("prior", "seed")] if results else []
+    print(f"\nmean ± std over seeds, {args.samples:,} samples per run:")
+    for prior in args.priors:
+        mine = [r for r in results if r["prior"] == prior]
+        if len(mine) > 1:
+            print(f"{prior:13s} " + ", ".join(f"{k} {np.mean([r[k] for r in mine]):.3f} ± "
+                                              f"{np.std([r[k] for r in mine], ddof=1):.3f}" for k in keys)
+                  + f" ({len(mine)} seeds)")
+    return {"recall": results}
+
+
 def scale(args) -> dict:
     from zoo import priors
     from training import run as run_lib
@@ -166,14 +203,19 @@ def main(argv=None) -> int:
     strat.add_argument("--seeds", nargs="+", type=int, default=[0])
     strat.add_argument("--draws", type=int, default=60_000)
     strat.add_argument("--samples", type=int, default=2_000)
+    rec = commands.add_parser("recall", help="precision and recall of trained runs in both feature spaces")
+    rec.add_argument("--runs-dir", type=pathlib.Path, default=pathlib.Path("runs") / "prior_midpoints")
+    rec.add_argument("--priors", nargs="+", default=["nonparametric", "uniform", "normal"])
+    rec.add_argument("--seeds", nargs="+", type=int, default=[0])
+    rec.add_argument("--samples", type=int, default=10_000)
     sc = commands.add_parser("scale", help="train the shipped and the unit-std NP prior alike and compare")
     sc.add_argument("--iterations", type=int, default=300)
     sc.add_argument("--seed", type=int, default=0)
     sc.add_argument("--samples", type=int, default=5_000)
-    for sub in (coords, strat, sc):
+    for sub in (coords, strat, rec, sc):
         sub.add_argument("--json", help="write the numbers here")
     args = parser.parse_args(argv)
-    result = {"coordinates": coordinates, "strata": strata, "scale": scale}[args.command](args)
+    result = {"coordinates": coordinates, "strata": strata, "recall": recall, "scale": scale}[args.command](args)
     if args.json and result is not None:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0

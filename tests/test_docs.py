@@ -95,3 +95,32 @@ def test_every_relative_link_resolves(page):
 
 def test_the_readme_is_a_front_page():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 300
+
+
+def heading_anchors(text) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    prose = re.sub(r"^ *```.*?^ *```", "", text, flags=re.S | re.M)
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", prose, flags=re.M):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_heading_anchors_follow_github():
+    assert heading_anchors("## XLA on a CPU (`--jit`)\n## Training steps: `benchmarks/train_step.py`\n") == {
+        "xla-on-a-cpu---jit", "training-steps-benchmarkstrain_steppy"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_every_anchor_of_a_markdown_link_exists(page):
+    prose = re.sub(r"^ *```.*?^ *```", "", page.read_text(), flags=re.S | re.M)
+    broken = []
+    for match in LINK.finditer(prose):
+        target = match["target"] or match["src"]
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or "#" not in target:
+            continue
+        path, anchor = target.split("#", 1)
+        linked = page if not path else page.parent / path
+        if linked.suffix == ".md" and linked.exists() and anchor not in heading_anchors(linked.read_text()):
+            broken.append(target)
+    assert broken == [], f"{page.relative_to(ROOT)} links to missing headings: {broken}"

@@ -287,3 +287,56 @@ def test_regenerating_a_preset_from_its_recipe_lands_near_its_card(tmp_path):
     assert rebuilt["metrics"]["modes"] == shipped["metrics"]["modes"] == 8
     assert rebuilt["metrics"]["high_quality_pct"] >= shipped["paper"]["high_quality_pct"]["value"]
     assert abs(rebuilt["metrics"]["high_quality_pct"] - shipped["metrics"]["high_quality_pct"]) <= 15.0
+
+
+# ----------------------------------------------------------------------------- the README's zoo table
+
+
+def test_the_readme_zoo_table_is_the_cards():
+    from training.presets import PRESETS, markdown_table, read_cards
+
+    cards = read_cards(DATA_DIR)
+    table = markdown_table({entry.name: cards[entry.name] for entry in PRESETS})
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert table in readme, "README's zoo table differs from `python -m training.presets table`: paste its output"
+
+
+def _card(dataset, spread, metrics=None):
+    return {"evaluation": {"dataset": dataset}, "paper": {},
+            "metrics": metrics or {key: mean for key, (mean, _) in spread.items()},
+            "spread": {"metrics": {key: {"mean": mean, "std": std} for key, (mean, std) in spread.items()}}}
+
+
+def test_the_zoo_table_bolds_only_what_beats_its_group_by_two_standard_deviations():
+    from training.presets import markdown_table
+
+    fid = ("mnist-FID/prior", "mnist-FID/midpoint", "mnist-FID/ratio")
+
+    def dcgan(prior, mid):
+        return _card("mnist_5k", {fid[0]: prior, fid[1]: mid, fid[2]: (mid[0] / prior[0], 0.01)})
+
+    cards = {"mnist_dcgan_uniform": dcgan((30.0, 1.0), (40.0, 1.0)),
+             "mnist_dcgan_normal": dcgan((30.5, 1.0), (41.0, 1.0)),
+             "mnist_dcgan_nonparametric": dcgan((31.0, 1.0), (33.0, 1.0))}
+    rows = {line.split(" | ")[0].strip("|` "): line for line in markdown_table(cards).splitlines()[2:]}
+    # 33 beats 40 and 41 by more than 2 x 1.0: bold; 30 beats 30.5 by less: plain; ratios never bold.
+    assert "| 31 ± 1 / **33 ± 1** (1.065) |" in rows["mnist_dcgan_nonparametric"]
+    assert "**" not in rows["mnist_dcgan_uniform"] and "**" not in rows["mnist_dcgan_normal"]
+    # A wider spread takes the bold away: 33 ± 4 is within two of its standard deviations of 40.
+    cards["mnist_dcgan_nonparametric"] = dcgan((31.0, 1.0), (33.0, 4.0))
+    assert "**" not in markdown_table(cards)
+    # Higher is better for modes: 25 vs 14 with spreads 0.5 is bold.
+    grid = {"grid_gan": _card("grid", {"modes": (14.0, 0.5), "high_quality_pct": (4.6, 0.2)}),
+            "grid_gdpp_gan": _card("grid", {"modes": (25.0, 0.5), "high_quality_pct": (77.0, 0.8)})}
+    text = markdown_table(grid)
+    assert "| `grid_gdpp_gan` | 25 Gaussians on a grid | modes / % high quality | **25 ± 0.5** / **77 ± 0.8** |" in text
+    assert "| `grid_gan` | 25 Gaussians on a grid | modes / % high quality | 14 ± 0.5 / 4.6 ± 0.2 |" in text
+
+
+def test_the_zoo_table_refuses_a_card_without_its_spread():
+    from training.presets import markdown_table
+
+    card = _card("grid", {"modes": (25.0, 0.5), "high_quality_pct": (77.0, 0.8)})
+    del card["spread"]
+    with pytest.raises(ConfigError, match="python -m training.presets measure --only grid_gan"):
+        markdown_table({"grid_gan": card})

@@ -402,9 +402,9 @@ def score_authors_protocol(name: str, out: pathlib.Path) -> dict:
     if not entry.authors_protocol:
         raise ConfigError(f"{name} is not a stacked preset: its spec does not measure the authors' protocol.")
     directory = out / name
-    card = zoo_presets.card(directory)
-    if not card:
+    if not (directory / zoo_presets.CARD_FILE).is_file():
         raise ConfigError(f"{directory} has no card.json: build the preset first.")
+    card = zoo_presets.card(directory)
     card.update(authors_protocol_fields(zoo_presets.load(directory), entry))
     atomic_write(directory / zoo_presets.CARD_FILE, json.dumps(card, indent=2, sort_keys=True) + "\n")
     return card
@@ -448,23 +448,87 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
     return checks
 
 
-# Card metrics the README table shows (the cards hold the rest: mid-point precision/recall, ratios).
-_HEADLINE = ("modes", "high_quality_pct", "kl", "digits-FID/prior", "digits-FID/midpoint", "digits-FID/ratio",
-             "mnist-FID/prior", "mnist-FID/midpoint", "mnist-FID/ratio",
-             "precision/prior", "recall/prior", "density/prior", "coverage/prior", "reconstruction-mse", "posterior-kl")
+#: The README's zoo table compares the presets of a group with each other (same data and model family).
+README_GROUPS = (
+    ("ring_gan", "ring_gdpp_gan"), ("grid_gan", "grid_gdpp_gan"),
+    ("digits_dcgan_uniform", "digits_dcgan_normal", "digits_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric"),
+    ("digits_vae", "digits_gdpp_vae"), ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
+    ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_vae", "mnist_gdpp_vae"),
+    ("stacked_mnist_gan", "stacked_mnist_gdpp_gan"),
+)
+_DATA_LABELS = {"ring": "8 Gaussians on a ring", "grid": "25 Gaussians on a grid", "digits": "digits, 28 px",
+                "stacked_digits": "stacked digits, 1,000 modes", "mnist_5k": "real MNIST, 28 px",
+                "stacked_mnist_5k": "Stacked-MNIST (real digits), 1,000 modes"}
+# +1: higher is better, -1: lower is better; a ratio has no better side, so it is never bold.
+_BETTER = {"modes": 1, "high_quality_pct": 1, "kl": -1, "reconstruction-mse": -1, "prior": -1, "midpoint": -1}
+
+
+def _better(key: str) -> int | None:
+    return _BETTER.get(key.split("/")[-1])
+
+
+def _metric_label(keys) -> str:
+    if keys[0].endswith("/prior") and len(keys) == 3:
+        return f"{keys[0].split('/')[0]} prior / mid-point (ratio)"
+    return " / ".join(key.replace("/prior", "").replace("high_quality_pct", "% high quality").replace("kl", "KL")
+                      .replace("reconstruction-mse", "reconstruction MSE") for key in keys)
+
+
+def _bold_keys(name: str, cards: dict[str, dict]) -> set[str]:
+    """The headline keys where ``name``'s card beats every other card of its group by more than two
+    standard deviations (the larger of the two spreads over sample seeds)."""
+    group = next((g for g in README_GROUPS if name in g), (name,))
+    others = [cards[other] for other in group if other != name and other in cards]
+    spread = cards[name].get("spread", {}).get("metrics", {})
+    bold = set()
+    for key, mine in spread.items():
+        sign = _better(key)
+        if sign is None or not others:
+            continue
+        if all(key in other.get("spread", {}).get("metrics", {}) and
+               sign * (mine["mean"] - other["spread"]["metrics"][key]["mean"])
+               > 2 * max(mine["std"], other["spread"]["metrics"][key]["std"]) for other in others):
+            bold.add(key)
+    return bold
+
+
+def _table_number(value) -> str:
+    """A table value with four significant digits (three below 1): 741, 168.5, 25.3, 1.144, 0.0191."""
+    if value is None:
+        return "-"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def _cell(value, std=None, bold=False) -> str:
+    text = _table_number(value) + ("" if std is None else f" ± {std:.2g}")
+    return f"**{text}**" if bold else text
 
 
 def markdown_table(cards: dict[str, dict]) -> str:
-    """The README table: per preset, its headline card metrics beside the paper's number (``-``: none)."""
-    lines = ["| preset | steps | metric | card | paper |", "|---|---|---|---|---|"]
+    """The README's zoo table from the cards: per preset its key metrics (the card's own seed) ± their
+    standard deviation over the sample seeds of the card's ``spread``, the paper's number beside. A
+    value is bold only where it beats every other preset of its group (:data:`README_GROUPS`) by more
+    than two standard deviations; ratios are never bold."""
+    lines = ["| preset | data | key metric | zoo | paper |", "|---|---|---|---|---|"]
     for name, card in cards.items():
+        if "spread" not in card:
+            raise ConfigError(f"the card of {name} has no spread: measure it first "
+                              f"(python -m training.presets measure --only {name}).")
+        keys, spread, bold = list(spec(name).spread), card["spread"]["metrics"], _bold_keys(name, cards)
+        zoo = [_cell(card["metrics"][key], None if key.endswith("/ratio") else spread[key]["std"], key in bold)
+               for key in keys]
         paper = card.get("paper", {})
-        rows = [(key, card["metrics"][key], paper.get(key, {}).get("value"))
-                for key in _HEADLINE if key in card["metrics"]]
-        rows += [(key, None, entry["value"]) for key, entry in paper.items() if key not in card["metrics"]]
-        for i, (key, value, reference) in enumerate(rows):
-            head = f"`{name}` | {card['steps']}" if i == 0 else " | "
-            lines.append(f"| {head} | {key} | {_number(value)} | {_number(reference)} |")
+        reference = [_table_number(paper[key]["value"]) if key in paper else "-" for key in keys]
+        if keys[0].endswith("/prior") and len(keys) == 3:
+            zoo = [f"{zoo[0]} / {zoo[1]} ({zoo[2]})"]
+            reference = [f"{reference[0]} / {reference[1]} ({reference[2]})"]
+        sources = " ".join(entry.get("source", "") for key, entry in paper.items() if key in keys)
+        where = ", CelebA" if "CelebA" in sources else ", MNIST" if card["evaluation"]["dataset"] == "stacked_digits" else ""
+        paper_cell = " / ".join(reference) + where if any(r != "-" for r in reference) else "-"
+        data = _DATA_LABELS.get(card["evaluation"]["dataset"], card["evaluation"]["dataset"])
+        lines.append(f"| `{name}` | {data} | {_metric_label(keys)} | {' / '.join(zoo)} | {paper_cell} |")
     return "\n".join(lines)
 
 

@@ -29,8 +29,8 @@ CPU_JIT_WARNING = (
     "--jit on a machine without a GPU makes the zoo's convolutional models train SLOWER: XLA on a CPU "
     "compiles the transposed convolution from the generator's 4x4 seed, and the input gradient of the "
     "discriminator's last convolution, into an unvectorised loop (about 18x slower for that layer; a "
-    "GDPP-DCGAN step, 28 px, width 32, batch 64, measured 3.6x slower in all). XLA flags do not change "
-    "it. Drop --jit on a CPU; it is meant for GPUs."
+    "GDPP-DCGAN step, 28 px, width 32, batch 64, measured 3.1-3.6x slower in all; docs/performance.md). "
+    "Drop --jit on a CPU; it is meant for GPUs."
 )
 
 
