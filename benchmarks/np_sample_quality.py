@@ -89,33 +89,38 @@ def _score(images, spaces, reference) -> dict:
     return scores
 
 
-def strata(args) -> dict:
+def _trained_runs(args):
+    """``(prior, seed, model)`` of each finished ``RUNS_DIR/mnist_dcgan_PRIOR_seedS`` run."""
     import zoo
 
-    spaces, reference = _references()
-    bins = list(zip((0.0, *EDGES), (*EDGES, np.inf)))
-    results = []
     for prior in args.priors:
         for seed in args.seeds:
             path = args.runs_dir / f"mnist_dcgan_{prior}_seed{seed}" / "model.keras"
-            if not path.is_file():
+            if path.is_file():
+                yield prior, seed, zoo.load(path)
+            else:
                 print(f"  {prior} seed {seed}: no model.keras, skipped")
+
+
+def strata(args) -> dict:
+    spaces, reference = _references()
+    bins = list(zip((0.0, *EDGES), (*EDGES, np.inf)))
+    results = []
+    for prior, seed, model in _trained_runs(args):
+        z = model.prior.sample(args.draws, seed=(seed, 35)).numpy()
+        pr = participation_ratio(z)
+        for low, high in [(0.0, np.inf), *bins]:  # first every draw: the reference for the strata
+            chosen = z[(pr >= low) & (pr < high)][: args.samples]
+            share = float(np.mean((pr >= low) & (pr < high)))
+            if len(chosen) < args.samples:
                 continue
-            model = zoo.load(path)
-            z = model.prior.sample(args.draws, seed=(seed, 35)).numpy()
-            pr = participation_ratio(z)
-            for low, high in [(0.0, np.inf), *bins]:  # first every draw: the reference for the strata
-                chosen = z[(pr >= low) & (pr < high)][: args.samples]
-                share = float(np.mean((pr >= low) & (pr < high)))
-                if len(chosen) < args.samples:
-                    continue
-                images = np.asarray(model.latents_to_images(chosen))
-                row = {"prior": prior, "seed": seed, "stratum": [low, high], "share": share,
-                       **_score(images, spaces, reference)}
-                results.append(row)
-                print(f"  {prior:13s} seed {seed} PR in [{low}, {high}) ({share:5.1%} of draws): "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("prior", "seed", "stratum", "share")),
-                      flush=True)
+            images = np.asarray(model.latents_to_images(chosen))
+            row = {"prior": prior, "seed": seed, "stratum": [low, high], "share": share,
+                   **_score(images, spaces, reference)}
+            results.append(row)
+            print(f"  {prior:13s} seed {seed} PR in [{low}, {high}) ({share:5.1%} of draws): "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("prior", "seed", "stratum", "share")),
+                  flush=True)
     print(f"\nmean over seeds, {args.samples:,} samples per stratum:")
     for prior in args.priors:
         for low, high in [(0.0, np.inf), *bins]:
@@ -129,26 +134,19 @@ def strata(args) -> dict:
 
 
 def recall(args) -> dict:
-    import zoo
     from zoo.metrics import precision_recall
 
     spaces, reference = _references()
     results = []
-    for prior in args.priors:
-        for seed in args.seeds:
-            path = args.runs_dir / f"mnist_dcgan_{prior}_seed{seed}" / "model.keras"
-            if not path.is_file():
-                print(f"  {prior} seed {seed}: no model.keras, skipped")
-                continue
-            model = zoo.load(path)
-            images = model.generate(args.samples, seed=(seed, 37))
-            row = {"prior": prior, "seed": seed}
-            for name, extractor in spaces.items():
-                row.update({f"{name}-{key}": value
-                            for key, value in precision_recall(reference[name], extractor(images)[0], k=3).items()})
-            results.append(row)
-            print(f"  {prior:13s} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
-                                                          if k not in ("prior", "seed")), flush=True)
+    for prior, seed, model in _trained_runs(args):
+        images = model.generate(args.samples, seed=(seed, 37))
+        row = {"prior": prior, "seed": seed}
+        for name, extractor in spaces.items():
+            row.update({f"{name}-{key}": value
+                        for key, value in precision_recall(reference[name], extractor(images)[0], k=3).items()})
+        results.append(row)
+        print(f"  {prior:13s} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
+                                                      if k not in ("prior", "seed")), flush=True)
     keys = [k for k in results[0] if k not in ("prior", "seed")] if results else []
     print(f"\nmean ± std over seeds, {args.samples:,} samples per run:")
     for prior in args.priors:
