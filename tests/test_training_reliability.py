@@ -430,7 +430,8 @@ def test_a_full_disk_while_saving_the_model_keeps_the_checkpoints(finished, tmp_
                                                     (signal.SIGINT, 130, "interrupted")])
 def test_sigterm_and_sigint_record_an_interrupted_run_and_release_the_lock(tiny, tmp_path, signum, status, message):
     out = tmp_path / "run"
-    slow = ["--set", "train.epochs=3", "--set", "train.steps_per_epoch=20", *QUIET]
+    # Many epochs: the signal must land while it trains, however briefly the first checkpoint is seen.
+    slow = ["--set", "train.epochs=500", "--set", "train.steps_per_epoch=20", *QUIET]
     process = subprocess.Popen([sys.executable, "-m", "zoo", "train", tiny, "--out", str(out), *slow], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = out / "checkpoint" / "state.json"
