@@ -432,8 +432,10 @@ def test_sigterm_and_sigint_record_an_interrupted_run_and_release_the_lock(tiny,
     out = tmp_path / "run"
     # Many epochs: the signal must land while it trains, however briefly the first checkpoint is seen.
     slow = ["--set", "train.epochs=500", "--set", "train.steps_per_epoch=20", *QUIET]
+    # As from a terminal: a test run started in the background (`... &`) inherits an ignored SIGINT.
     process = subprocess.Popen([sys.executable, "-m", "zoo", "train", tiny, "--out", str(out), *slow], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = out / "checkpoint" / "state.json"
     deadline = time.monotonic() + 600  # a loaded machine takes minutes to import TensorFlow and train an epoch
     while not state.exists() and process.poll() is None and time.monotonic() < deadline:
