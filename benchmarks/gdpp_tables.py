@@ -1,6 +1,6 @@
 """GDPP paper, Table 7 (NDB/K at K = 100, 200, 300) and Table 3's IvO column, on real MNIST (``mnist_5k``).
 
-    python benchmarks/gdpp_tables.py --runs /work/main/runs/gdpp_tables --seeds 0 1          # measure
+    python benchmarks/gdpp_tables.py --runs runs/gdpp_tables --seeds 0 1                    # measure
     python benchmarks/gdpp_tables.py --runs runs/gdpp_tables --seeds 0 1 --train             # train what is missing
     python benchmarks/gdpp_tables.py --runs /tmp/smoke --seeds 0 --train --iterations 100 --samples 2000 --ivo-images 50
 

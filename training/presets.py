@@ -532,14 +532,6 @@ def markdown_table(cards: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _number(value) -> str:
-    if value is None:
-        return "-"
-    if float(value).is_integer() and abs(value) >= 1:
-        return str(int(value))
-    return f"{value:.4g}" if abs(value) < 1 else f"{value:.3f}".rstrip("0").rstrip(".")
-
-
 def read_cards(directory: pathlib.Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(directory.glob("*/card.json"))}
 
