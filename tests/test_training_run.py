@@ -134,6 +134,10 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tiny, tmp_path):
         np.testing.assert_array_equal(a, b)
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "completed" and len(record["resumes"]) == 1
+    # The training time counts the epochs of both invocations, not only the resumed one's.
+    epoch_seconds = [row["seconds"] for row in json.loads((out / "history.json").read_text())]
+    assert len(epoch_seconds) == EPOCHS and record["training_seconds"] == round(sum(epoch_seconds), 1)
+    assert record["training_seconds"] > sum(epoch_seconds[completed_before_kill:]) > 0
 
 
 def test_diverging_run_stops_naming_the_loss(tiny, tmp_path, capsys):

@@ -36,6 +36,12 @@ class RunResult:
     #: (``{"batches", "batch_size", "seed", "layers"}``), or None when they were kept from training.
     batch_norm: dict | None = None
 
+    @property
+    def training_seconds(self) -> float:
+        """Seconds spent training over every invocation of the run (its epochs' own times), which
+        ``seconds`` (this invocation only) is not after a resume."""
+        return sum(float(row.get("seconds", 0.0)) for row in self.history)
+
 
 def worker_out(out: pathlib.Path, placement) -> pathlib.Path:
     """Non-chief workers of a multi-worker run write beside the chief's directory, never into it."""
@@ -383,8 +389,10 @@ def _train_locked(run, config, placement, *, resume, overwrite, jit, verbose, co
         raise
     seconds = time.perf_counter() - started
     extra = {"batch_norm_recalibrated": batch_norm} if batch_norm else {}
-    run.finish("completed", epochs=epochs, seconds=round(seconds, 1), **extra)
-    return RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds, batch_norm)
+    result = RunResult(run.path, checkpoint.history, metrics, initial_epoch, seconds, batch_norm)
+    run.finish("completed", epochs=epochs, seconds=round(seconds, 1),
+               training_seconds=round(result.training_seconds, 1), **extra)
+    return result
 
 
 def recalibrate_if_off_prior(model, config: dict) -> dict | None:
