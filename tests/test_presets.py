@@ -69,7 +69,7 @@ def test_card_has_the_required_fields(name):
 
 def test_image_cards_are_measured_on_10000_samples():
     image = [name for name in SHIPPED if presets.card(name)["evaluation"]["dataset"] in ("digits", "mnist_5k")]
-    assert len(image) == 11
+    assert len(image) == 12
     assert all(presets.card(name)["evaluation"]["samples"] == 10_000 for name in image)
 
 
@@ -158,7 +158,8 @@ FINGERPRINTS = json.loads((pathlib.Path(__file__).parent / "data" / "preset_gene
 @pytest.mark.parametrize("name", sorted(FINGERPRINTS["presets"]))
 def test_presets_generate_what_they_generated_before_the_model_contract(name):
     """``generate(16, seed=(0, 1))`` of shipped presets (GANs, a VAE, the GDPP-code reproduction), as
-    recorded before issue 31 moved sampling into the model contract: per-image sums and sampled pixels."""
+    recorded before issue 31 moved sampling into the model contract: per-image sums and sampled pixels
+    (``stacked_mnist_gdpp_gan`` re-recorded once issue 36 re-estimated its batch-norm statistics)."""
     reference = FINGERPRINTS["presets"][name]
     images = presets.load(name).generate(FINGERPRINTS["n"], seed=tuple(FINGERPRINTS["seed"]))
     flat = images.reshape(len(images), -1).astype(np.float64)
@@ -234,6 +235,60 @@ def test_measure_rewrites_only_the_measured_fields_of_a_card(tmp_path):
     assert len(again["spread"]["metrics"]["modes"]["values"]) == len(SPREAD_SEEDS)
     assert again["steps"] == card["steps"] and "measured" in again
     assert hashlib.sha256((tmp_path / name / "model.keras").read_bytes()).digest() == hashlib.sha256(weights).digest()
+
+
+def _generator_moving_means(model):
+    import keras
+
+    return [layer.moving_mean.numpy().copy() for layer in model.generator._flatten_layers()
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def test_recalibrate_re_estimates_prior_statistics_and_re_measures_the_card(tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    import keras
+
+    from training import presets as builder
+    from training.presets import flat_results, measure
+
+    name = "stacked_digits_gan"  # trained on per-slot latents (training_noise)
+    shutil.copytree(DATA_DIR / name, tmp_path / name)
+    card = presets.card(tmp_path / name)
+    card.pop("batch_norm_statistics", None)  # as written before the builder re-estimated them
+    stale = presets.load(tmp_path / name)
+    for layer in stale.generator._flatten_layers():  # statistics that are not the prior's
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(layer.moving_mean + 1.0)
+    presets.save_to_preset(stale, tmp_path / name, card, overwrite=True)
+    before = _generator_moving_means(stale)
+    entry = builder.spec(name)
+    small = dataclasses.replace(entry, evaluation={**entry.evaluation, "samples": 640})
+    monkeypatch.setattr(builder, "spec", lambda _: small)
+
+    card = builder.recalibrate(name, tmp_path)
+    assert "re-estimated" in card["batch_norm_statistics"] and "recalibrate --only" in card["batch_norm_statistics"]
+    model = presets.load(tmp_path / name)
+    after = _generator_moving_means(model)
+    assert before and all(not np.allclose(a, b) for a, b in zip(before, after))
+    # The same batches and seed as the shipped preset's re-estimate: the same statistics.
+    for mine, shipped in zip(after, _generator_moving_means(presets.load(name))):
+        np.testing.assert_allclose(mine, shipped, rtol=1e-5, atol=1e-6)
+    assert card["evaluation"]["samples"] == 640 and card["steps"] == presets.card(name)["steps"]
+    for key, value in flat_results(measure(model, card["evaluation"])["results"]).items():
+        assert value == pytest.approx(card["metrics"][key], rel=REL_TOLERANCE, abs=1e-6), key
+    assert set(card["metrics_authors_protocol"]) == {"modes", "kl"}
+    with pytest.raises(ConfigError, match="already records its batch-norm statistics"):
+        builder.recalibrate(name, tmp_path)
+    shutil.copytree(DATA_DIR / "ring_gan", tmp_path / "ring_gan")
+    ring = presets.card(tmp_path / "ring_gan")
+    ring.pop("batch_norm_statistics", None)
+    (tmp_path / "ring_gan" / "card.json").write_text(json.dumps(ring))
+    with pytest.raises(ConfigError, match="trained on its prior"):
+        builder.recalibrate("ring_gan", tmp_path)
+    with pytest.raises(ConfigError, match="no card.json"):
+        builder.recalibrate("grid_gan", tmp_path)
 
 
 def test_targets_are_checked_on_every_card():

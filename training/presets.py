@@ -10,6 +10,7 @@ so a test can re-measure the card from the shipped weights) and the paper's corr
     python -m training.presets list
     python -m training.presets targets [--out DIR]     # the issue's targets, checked on the cards
     python -m training.presets score-authors-protocol [--only NAME ...]   # no training, see below
+    python -m training.presets recalibrate --only NAME ...   # prior batch-norm statistics, no training
 
 ``build`` trains the presets one after another, smallest first, and writes each as soon as it is
 measured, so an interrupted build keeps every preset it finished.
@@ -89,6 +90,13 @@ _GRID_WHY = ("50,000 iterations instead of the paper's 25,000: at 25k the grid G
              "but only 35.0% high quality (still sharpening); the GAN gets the same budget")
 
 
+# The mnist WGAN-GP presets are the seed-0 runs of the Table 7 comparison (benchmarks/gdpp_tables.py),
+# trained like the DCGAN runs they are compared with: without deterministic ops.
+_TABLE7 = ("train.deterministic=false",)
+_TABLE7_WHY = ("trained without deterministic ops: the seed-0 run of the GDPP Table 7 comparison "
+               "(benchmarks/gdpp_tables.py), measured as a preset without retraining")
+
+
 _MODES_SPREAD = ("modes", "high_quality_pct")
 _STACKED_SPREAD = ("modes", "kl")
 
@@ -106,11 +114,15 @@ def _synthetic_eval(dataset: str) -> dict:
     return {"dataset": dataset, "metrics": ["modes"], "samples": 2500, "seed": 0, "midpoint": False}
 
 
-def _ring_grid_paper(dataset: str, gdpp: bool) -> dict:
-    table = {("ring", False): (1, 99.3), ("ring", True): (8.0, 71.7),
-             ("grid", False): (3.3, 0.5), ("grid", True): (24.8, 68.5)}
-    modes, hq = table[(dataset, gdpp)]
-    source = f"{_GDPP} Table 1, {'GDPP-GAN' if gdpp else 'GAN'} row (mean of 5 runs, 25k iterations)"
+def _ring_grid_paper(dataset: str, method: str) -> dict:
+    """Table 1's row of ``method`` ("GAN", "GDPP-GAN", "WGAN-GP") on ``dataset``; the paper has no
+    GDPP on WGAN-GP row there (its WGAN-GP + GDPP runs are CelebA), so that preset has no reference."""
+    table = {("ring", "GAN"): (1, 99.3), ("ring", "GDPP-GAN"): (8.0, 71.7), ("ring", "WGAN-GP"): (6.8, 59.6),
+             ("grid", "GAN"): (3.3, 0.5), ("grid", "GDPP-GAN"): (24.8, 68.5), ("grid", "WGAN-GP"): (24.2, 28.7)}
+    if (dataset, method) not in table:
+        return {}
+    modes, hq = table[(dataset, method)]
+    source = f"{_GDPP} Table 1, {method} row (mean of 5 runs, 25k iterations)"
     return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
 
 
@@ -157,13 +169,13 @@ def _vae_paper(gdpp: bool, data: str = "digits") -> dict:
 
 PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("ring_gan", "ring_gan", "GAN on 8 Gaussians on a ring (GDPP Table 1 baseline)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", False), spread=_MODES_SPREAD),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GAN"), spread=_MODES_SPREAD),
     PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True), spread=_MODES_SPREAD),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GDPP-GAN"), spread=_MODES_SPREAD),
     PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", False), _MODES_SPREAD),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GAN"), _MODES_SPREAD),
     PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", True), _MODES_SPREAD),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GDPP-GAN"), _MODES_SPREAD),
     PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
                _DIGITS_EVAL, paper=_celeba_paper("uniform"), spread=_fid_spread("digits")),
     PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",
@@ -185,6 +197,8 @@ PRESETS: tuple[PresetSpec, ...] = (
     *(PresetSpec(f"mnist_dcgan_{prior}", f"mnist_dcgan_{prior}", f"DCGAN on real MNIST digits, {prior} prior",
                  _MNIST_EVAL, paper=_celeba_paper(prior, "mnist"), spread=_fid_spread("mnist"))
       for prior in ("uniform", "normal", "nonparametric")),
+    PresetSpec("mnist_wgan_gp", "mnist_wgan_gp", "WGAN-GP on real MNIST digits, normal prior (GDPP Tables 3 and 7 baseline)",
+               _MNIST_EVAL, _TABLE7, _TABLE7_WHY, spread=_fid_spread("mnist")),
     PresetSpec("mnist_vae", "mnist_vae", "VAE on real MNIST digits, normal prior", _MNIST_VAE_EVAL,
                paper=_vae_paper(False, "MNIST"), spread=_vae_spread("mnist")),
     PresetSpec("mnist_gdpp_vae", "mnist_gdpp_vae", "GDPP-VAE on real MNIST digits (DPP weight 100)", _MNIST_VAE_EVAL,
@@ -361,7 +375,7 @@ def build(entry: PresetSpec, out: pathlib.Path, runs: pathlib.Path, *, extra: tu
         "seed": config["seed"],
         "config": config,
         "steps": int(result.history[-1]["step"]) if result.history else 0,
-        "wall_time_s": round(result.seconds, 1),
+        "wall_time_s": round(result.training_seconds, 1),
         "machine": machine(),
         "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": versions(),
@@ -410,6 +424,39 @@ def score_authors_protocol(name: str, out: pathlib.Path) -> dict:
     return card
 
 
+def recalibrate(name: str, out: pathlib.Path) -> dict:
+    """Re-estimate the generator's batch-norm statistics of the written preset ``out/name`` on prior
+    samples, as :func:`build` does after training since issue 36 (``recalibrate_if_off_prior``, same
+    batches and the card's seed), then re-measure and rewrite its card and weights; no training.
+
+    For presets trained on per-slot latents and written before the builder re-estimated their
+    statistics (their card has no ``batch_norm_statistics``). Returns the card.
+    """
+    from zoo import presets as zoo_presets
+
+    from training import run as run_lib
+
+    entry = spec(name)
+    directory = out / name
+    if not (directory / zoo_presets.CARD_FILE).is_file():
+        raise ConfigError(f"{directory} has no card.json: build the preset first.")
+    card = zoo_presets.card(directory)
+    if card.get("batch_norm_statistics"):
+        raise ConfigError(f"{name}'s card already records its batch-norm statistics "
+                          f"({card['batch_norm_statistics'][:60]}...): rebuild it instead.")
+    model = zoo_presets.load(directory)
+    recalibration = run_lib.recalibrate_if_off_prior(model, card["config"])
+    if recalibration is None:
+        raise ConfigError(f"{name} trained on its prior (no training_noise): its moving statistics already "
+                          "are prior statistics, nothing to re-estimate.")
+    card.update(card_measurements(model, entry), **authors_protocol_fields(model, entry),
+                batch_norm_statistics=_batch_norm_note(recalibration) + " (re-estimated on the shipped weights "
+                f"by `python -m training.presets recalibrate --only {name}`, "
+                f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d})")
+    zoo_presets.save_to_preset(model, directory, card, overwrite=True)
+    return card
+
+
 # ---- the issue's targets, checked on the written cards ------------------------------------------
 
 def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
@@ -450,10 +497,12 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
 
 #: The README's zoo table compares the presets of a group with each other (same data and model family).
 README_GROUPS = (
-    ("ring_gan", "ring_gdpp_gan"), ("grid_gan", "grid_gdpp_gan"),
+    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"),
+    ("grid_gan", "grid_gdpp_gan", "grid_wgan_gp", "grid_gdpp_wgan_gp"),
     ("digits_dcgan_uniform", "digits_dcgan_normal", "digits_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric"),
     ("digits_vae", "digits_gdpp_vae"), ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
-    ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_vae", "mnist_gdpp_vae"),
+    ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_wgan_gp", "mnist_gdpp_wgan_gp"),
+    ("mnist_vae", "mnist_gdpp_vae"),
     ("stacked_mnist_gan", "stacked_mnist_gdpp_gan"),
 )
 _DATA_LABELS = {"ring": "8 Gaussians on a ring", "grid": "25 Gaussians on a grid", "digits": "digits, 28 px",
@@ -521,12 +570,13 @@ def markdown_table(cards: dict[str, dict]) -> str:
                for key in keys]
         paper = card.get("paper", {})
         reference = [_table_number(paper[key]["value"]) if key in paper else "-" for key in keys]
+        has_paper = any(key in paper for key in keys)
         if keys[0].endswith("/prior") and len(keys) == 3:
             zoo = [f"{zoo[0]} / {zoo[1]} ({zoo[2]})"]
             reference = [f"{reference[0]} / {reference[1]} ({reference[2]})"]
         sources = " ".join(entry.get("source", "") for key, entry in paper.items() if key in keys)
         where = ", CelebA" if "CelebA" in sources else ", MNIST" if card["evaluation"]["dataset"] == "stacked_digits" else ""
-        paper_cell = " / ".join(reference) + where if any(r != "-" for r in reference) else "-"
+        paper_cell = " / ".join(reference) + where if has_paper else "-"
         data = _DATA_LABELS.get(card["evaluation"]["dataset"], card["evaluation"]["dataset"])
         lines.append(f"| `{name}` | {data} | {_metric_label(keys)} | {' / '.join(zoo)} | {paper_cell} |")
     return "\n".join(lines)
@@ -564,6 +614,11 @@ def main(argv: list[str] | None = None) -> int:
                                        "from their weights and add it to their cards (no training)")
     authors.add_argument("--only", nargs="+", metavar="NAME", help="these presets (default: every stacked one)")
     authors.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
+    recalibrate_parser = commands.add_parser(
+        "recalibrate", help="re-estimate written presets' generator batch-norm statistics on prior samples and "
+                            "re-measure their cards (presets trained on per-slot latents; no training)")
+    recalibrate_parser.add_argument("--only", nargs="+", metavar="NAME", required=True, help="these presets")
+    recalibrate_parser.add_argument("--out", type=pathlib.Path, default=SHIPPED_DIR)
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -579,6 +634,11 @@ def main(argv: list[str] | None = None) -> int:
                 card = score_authors_protocol(name, args.out)
                 print(f"{name}: moving statistics {card['metrics']}, authors' protocol "
                       f"{card['metrics_authors_protocol']}", flush=True)
+        elif args.command == "recalibrate":
+            for name in args.only:
+                card = recalibrate(name, args.out)
+                print(f"{name}: moving statistics {card['metrics']}, authors' protocol "
+                      f"{card.get('metrics_authors_protocol')}", flush=True)
         elif args.command == "measure":
             for entry in [spec(name) for name in args.only] if args.only else list(PRESETS):
                 started = time.perf_counter()
