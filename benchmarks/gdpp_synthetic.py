@@ -1,8 +1,17 @@
-"""GDPP paper, Table 1 (ring and grid): GAN vs GDPP-GAN, modes and % high quality.
+"""GDPP paper, Table 1 (ring and grid): GAN, GDPP-GAN and WGAN-GP, modes and % high quality.
 
     python benchmarks/gdpp_synthetic.py                          # paper settings: 25,000 iterations, 5 seeds
     python benchmarks/gdpp_synthetic.py --iterations 300 --seeds 0   # smoke run (minutes on a laptop CPU)
     python benchmarks/gdpp_synthetic.py --datasets grid --methods GDPP-GAN --iterations 50000 --probe-every 5000
+    python benchmarks/gdpp_synthetic.py --methods WGAN-GP GDPP-WGAN-GP --seeds 0 1 --runs runs/gdpp_synth
+
+``--runs DIR`` trains each run as a ``zoo train`` run directory ``DIR/RECIPE_seedS`` (checkpointed
+every 1,000 iterations, so a rerun of the same command resumes an interrupted run and only scores a
+finished one); without it a run trains in memory. WGAN-GP (recipes ``ring_wgan_gp``, ``grid_wgan_gp``:
+the GDPP synthetic networks, critic without sigmoid, gradient penalty 10, 5 critic updates of 512
+points per generator iteration, Adam 1e-4 (0.5, 0.9)) is the paper's third Table 1 row; GDPP-WGAN-GP
+(``*_gdpp_wgan_gp``, GDPP weight 1 on the critic's features) is not in the paper's Table 1 and has no
+reference. An iteration is one generator update (with its 5 critic updates for the WGAN-GPs).
 
 Paper settings (papers.md 2.4/2.6), trained through the recipes ``ring_gan``, ``ring_gdpp``,
 ``grid_gan``, ``grid_gdpp`` (the GDPP synthetic GAN: MLP 128 tanh, z 256 N(0, I), Adam D 1e-4 / G
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 
 # Paper Table 1: (modes, % high quality).
 PAPER = {
@@ -24,10 +34,14 @@ PAPER = {
     ("ring", "GDPP-GAN"): (8.0, 71.7),
     ("grid", "GAN"): (3.3, 0.5),
     ("grid", "GDPP-GAN"): (24.8, 68.5),
+    ("ring", "WGAN-GP"): (6.8, 59.6),
+    ("grid", "WGAN-GP"): (24.2, 28.7),
 }
-METHODS = ("GAN", "GDPP-GAN")
-# Method -> recipe name suffix (training/recipes/{ring,grid}_{gan,gdpp}.json; GDPP weight 1, the paper's).
-RECIPE_SUFFIX = {"GAN": "gan", "GDPP-GAN": "gdpp"}
+METHODS = ("GAN", "GDPP-GAN", "WGAN-GP", "GDPP-WGAN-GP")
+# Method -> recipe name suffix (training/recipes/{ring,grid}_*.json; GDPP weight 1, the paper's).
+RECIPE_SUFFIX = {"GAN": "gan", "GDPP-GAN": "gdpp", "WGAN-GP": "wgan_gp", "GDPP-WGAN-GP": "gdpp_wgan_gp"}
+# Iterations per checkpointed epoch of a --runs run directory.
+EPOCH = 1_000
 # (dataset, official 7-centre ring) -> the number of distinct centres.
 MAX_MODES = {("ring", False): 8, ("ring", True): 7, ("grid", False): 25, ("grid", True): 25}
 
@@ -42,7 +56,8 @@ def train_and_score(dataset, method, seed, args):
     # and turn on deterministic ops, so a seed's row reproduces; seed 0 at the recipe's length is the
     # shipped preset.
     options = {"official_centres": True} if args.official_centres and dataset == "ring" else {}
-    overrides = [f"seed={seed}", f"data.batch_size={args.batch_size}",
+    recipe = f"{dataset}_{RECIPE_SUFFIX[method]}"
+    overrides = [f"seed={seed}", *batch_override(recipe, args.batch_size),
                  *(f"data.options.{key}={json.dumps(value)}" for key, value in options.items()), *args.set]
     def score(model):
         results = evaluate(model, ["modes"], dataset=dataset, data_options=options, samples=args.samples,
@@ -56,14 +71,51 @@ def train_and_score(dataset, method, seed, args):
             if args.probe_every and (batch + 1) % args.probe_every == 0 and batch + 1 < args.iterations:
                 trajectory.append([batch + 1, *score(self.model)])
 
-    model, _, seconds = run_lib.fit_steps(f"{dataset}_{RECIPE_SUFFIX[method]}", overrides, args.iterations,
-                                          callbacks=[Probe()])
+    if args.runs:
+        model, seconds = train_in_run_directory(recipe, overrides, seed, args)
+    else:
+        model, _, seconds = run_lib.fit_steps(recipe, overrides, args.iterations, callbacks=[Probe()])
     modes, quality = score(model)
     trajectory.append([args.iterations, modes, quality])
     return {
         "dataset": dataset, "method": method, "seed": seed, "seconds": seconds,
         "modes": modes, "high_quality_pct": quality, "trajectory": trajectory,
     }
+
+
+def batch_override(recipe: str, batch_size: int | None) -> list[str]:
+    """``--batch-size`` as a recipe override: the points of one update, so a WGAN-GP's fit batch (one
+    real minibatch per critic update) is ``critic_steps`` times it; none when not given."""
+    if batch_size is None:
+        return []
+    from training import config as config_lib
+
+    model = config_lib.resolve(recipe, [])["model"]
+    critic_steps = model["options"].get("critic_steps", 5) if "wgan_gp" in model["kind"] else 1
+    return [f"data.batch_size={critic_steps * batch_size}"]
+
+
+def train_in_run_directory(recipe: str, overrides: list[str], seed: int, args):
+    """Train (or resume, or only load when finished) ``RUNS/RECIPE_seedS``; returns ``(model, seconds)``
+    with the training time over every invocation."""
+    import keras
+
+    from training import config as config_lib
+    from training import rundir as rundir_lib
+    from training import run as run_lib
+
+    epochs, rest = divmod(args.iterations, EPOCH)
+    length = ([f"train.epochs={epochs}", f"train.steps_per_epoch={EPOCH}"] if not rest
+              else ["train.epochs=1", f"train.steps_per_epoch={args.iterations}"])
+    config = config_lib.resolve(recipe, ["train.deterministic=true", *overrides, "eval.enabled=false", *length])
+    path = args.runs / f"{recipe}_seed{seed}"
+    record = path / rundir_lib.RUN_FILE
+    if record.exists() and json.loads(record.read_text()).get("status") == "completed":
+        history = json.loads((path / "history.json").read_text())
+        seconds = sum(row["seconds"] for row in history)
+    else:
+        seconds = run_lib.train(config, path, resume=record.exists(), verbose=0).training_seconds
+    return keras.saving.load_model(path / rundir_lib.MODEL_FILE, compile=False), seconds
 
 
 def target_met(runs: list[dict], dataset: str, official_centres: bool = False) -> bool:
@@ -80,7 +132,8 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--iterations", type=int, default=25_000)
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="points per update (default: the recipes', 512; a WGAN-GP's critic update each)")
     parser.add_argument("--samples", type=int, default=2_500)
     parser.add_argument("--official-centres", action="store_true", help="the official code's 7-centre ring")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -88,9 +141,15 @@ def main(argv=None) -> None:
     parser.add_argument("--probe-every", type=int, default=0, metavar="N",
                         help="also score modes / %%HQ every N iterations (the training trajectory; 0: off)")
     parser.add_argument("--json", help="write every run's numbers here")
+    parser.add_argument("--runs", type=pathlib.Path, metavar="DIR",
+                        help="train each run as a resumable run directory DIR/RECIPE_seedS (see above)")
     args = parser.parse_args(argv)
     if args.probe_every < 0 or args.iterations < 1:
         parser.error("--probe-every must be >= 0 and --iterations >= 1")
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error("--batch-size must be >= 1")
+    if args.runs and args.probe_every:
+        parser.error("--probe-every scores inside one training call: it does not combine with --runs")
 
     runs = []
     for dataset in args.datasets:
@@ -104,9 +163,10 @@ def main(argv=None) -> None:
                     print("    every {:,} iterations, modes / %HQ: ".format(args.probe_every)
                           + ", ".join(f"{m} / {q:.1f}" for _, m, q in r["trajectory"]), flush=True)
 
-    print(f"\nGDPP Table 1, {args.iterations:,} iterations, batch {args.batch_size}, {args.samples:,} samples, "
+    print(f"\nGDPP Table 1, {args.iterations:,} iterations, batch {args.batch_size or 'of the recipes (512)'}, "
+          f"{args.samples:,} samples, "
           f"seeds {args.seeds}")
-    print(f"{'dataset':8s} {'method':9s} {'modes (ours)':>13s} {'paper':>6s} {'%HQ (ours)':>11s} {'paper':>6s}  "
+    print(f"{'dataset':8s} {'method':12s} {'modes (ours)':>10s} {'paper':>6s} {'%HQ (ours)':>11s} {'paper':>6s}  "
           "per-seed modes / %HQ")
     verdicts = []  # (dataset, GDPP-GAN target met)
     for dataset in args.datasets:
@@ -114,8 +174,9 @@ def main(argv=None) -> None:
             mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
             modes = sum(r["modes"] for r in mine) / len(mine)
             quality = sum(r["high_quality_pct"] for r in mine) / len(mine)
-            paper_modes, paper_quality = PAPER[(dataset, method)]
-            print(f"{dataset:8s} {method:9s} {modes:13.1f} {paper_modes:6.1f} {quality:11.1f} {paper_quality:6.1f}  "
+            paper_modes, paper_quality = (f"{value:6.1f}" for value in PAPER[(dataset, method)]) \
+                if (dataset, method) in PAPER else ("     -", "     -")
+            print(f"{dataset:8s} {method:12s} {modes:10.1f} {paper_modes} {quality:11.1f} {paper_quality}  "
                   f"{[r['modes'] for r in mine]} / {[round(r['high_quality_pct'], 1) for r in mine]}")
             if method == "GDPP-GAN":
                 verdicts.append((dataset, target_met(mine, dataset, args.official_centres)))
@@ -124,7 +185,7 @@ def main(argv=None) -> None:
               f"{'met' if met else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"settings": vars(args), "runs": runs}, handle, indent=2)
+            json.dump({"settings": vars(args), "runs": runs}, handle, indent=2, default=str)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ each method of ``--methods`` per training seed, with the mean and standard devia
 
 - DCGAN: recipe ``mnist_dcgan_normal`` (16-d normal prior, 32-wide nets, 3,000 steps, batch 64);
 - GDPP-DCGAN: recipe ``mnist_gdpp_dcgan_normal``, the same generator, prior and steps with GDPP;
-- WGAN-GP: recipe ``mnist_wgan_gp``; a method whose recipe does not exist is reported as missing.
+- WGAN-GP: recipe ``mnist_wgan_gp``; GDPP-WGAN-GP: ``mnist_gdpp_wgan_gp``, the same with GDPP (not in
+  the paper's tables); a method whose recipe does not exist is reported as missing.
 
 A method's run for seed S is ``RUNS/RECIPE_seedS`` (``python -m zoo train RECIPE --out
 RUNS/RECIPE_seedS --set seed=S --set eval.enabled=false``; ``--train`` runs that for the missing
@@ -42,7 +43,9 @@ PAPER_NDB = {"TRAIN": (0.06, 0.04, 0.05), "DCGAN": (0.41, 0.38, 0.46), "WGAN-GP"
              "GDPP-DCGAN": (0.11, 0.15, 0.12)}
 PAPER_NDB_NOTE = {"WGAN-GP": "paper row 'WGAN'"}
 PAPER_IVO = {"DCGAN": 0.0911, "WGAN-GP": 0.0891, "GDPP-DCGAN": 0.0883}
-RECIPES = {"DCGAN": "mnist_dcgan_normal", "GDPP-DCGAN": "mnist_gdpp_dcgan_normal", "WGAN-GP": "mnist_wgan_gp"}
+# GDPP-WGAN-GP is not a row of the paper's tables (its WGAN-GP + GDPP runs are on CelebA).
+RECIPES = {"DCGAN": "mnist_dcgan_normal", "GDPP-DCGAN": "mnist_gdpp_dcgan_normal", "WGAN-GP": "mnist_wgan_gp",
+           "GDPP-WGAN-GP": "mnist_gdpp_wgan_gp"}
 DATASET = "mnist_5k"
 BINS_SEED = 0
 SAMPLE_SEED = 0

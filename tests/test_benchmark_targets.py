@@ -152,6 +152,34 @@ def test_gdpp_synthetic_probes_the_trajectory(tmp_path):
         bench.main([*common, "--probe-every", "-1"])
 
 
+def test_gdpp_synthetic_trains_wgan_gp_in_resumable_run_directories(tmp_path, capsys):
+    import json
+
+    bench = _load("gdpp_synthetic")
+    args = ["--datasets", "ring", "--methods", "WGAN-GP", "GDPP-WGAN-GP", "--seeds", "0", "--iterations", "3",
+            "--samples", "300", "--runs", str(tmp_path), "--json", str(tmp_path / "first.json")]
+    bench.main(args)
+    first = json.loads((tmp_path / "first.json").read_text())["runs"]
+    assert [r["method"] for r in first] == ["WGAN-GP", "GDPP-WGAN-GP"]
+    run = tmp_path / "ring_wgan_gp_seed0"
+    config = json.loads((run / "config.json").read_text())
+    # One generator iteration takes 5 critic minibatches of the recipe's 512 points.
+    assert config["data"]["batch_size"] == 2560 and config["train"]["deterministic"] is True
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    weights = (run / "model.keras").read_bytes()
+    out = capsys.readouterr().out
+    assert "WGAN-GP" in out and "6.8" in out  # the paper's ring WGAN-GP modes beside ours
+    # A rerun of the same command scores the finished runs without training them again.
+    bench.main([*args[:-1], str(tmp_path / "again.json")])
+    again = json.loads((tmp_path / "again.json").read_text())["runs"]
+    assert [(r["modes"], r["high_quality_pct"]) for r in again] == [(r["modes"], r["high_quality_pct"]) for r in first]
+    assert (run / "model.keras").read_bytes() == weights
+    assert bench.batch_override("ring_wgan_gp", 64) == ["data.batch_size=320"]
+    assert bench.batch_override("ring_gdpp", 64) == ["data.batch_size=64"] and bench.batch_override("ring_gan", None) == []
+    with pytest.raises(SystemExit):
+        bench.main([*args, "--probe-every", "1"])
+
+
 def _stacked(method, seed, modes, kl):
     # The authors' protocol (batch statistics) at the top level, as train_and_score returns it; the
     # zoo's moving-statistics protocol scores lower here, and must not be what the targets read.
