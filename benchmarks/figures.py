@@ -34,6 +34,7 @@ GRID_PRESETS = (
     "mnist_dcgan_nonparametric",
     "mnist_dcgan_normal",
     "mnist_dcgan_uniform",
+    "mnist_wgan_gp",
     "mnist_vae",
     "mnist_gdpp_vae",
     "stacked_mnist_gan",
