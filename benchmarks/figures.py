@@ -35,6 +35,7 @@ GRID_PRESETS = (
     "mnist_dcgan_normal",
     "mnist_dcgan_uniform",
     "mnist_wgan_gp",
+    "mnist_gdpp_wgan_gp",
     "mnist_vae",
     "mnist_gdpp_vae",
     "stacked_mnist_gan",
@@ -180,15 +181,21 @@ def prior_comparison(out, steps=9, results=PRIOR_COMPARISON):
     _save(fig, out / "prior_comparison_mnist.png")
 
 
+#: The mixture presets side by side, per dataset: suffixes of ``{ring,grid}_*`` (those shipped are drawn).
+MIXTURE_METHODS = ("gan", "gdpp_gan", "wgan_gp", "gdpp_wgan_gp")
+
+
 def mixture_scatter(out, samples=2500):
-    """GAN vs GDPP-GAN samples over the ring's and the grid's true modes (the presets' own metrics)."""
+    """GAN, GDPP-GAN, WGAN-GP and GDPP-WGAN-GP samples over the ring's and the grid's true modes (the
+    presets' own metrics); a method without a shipped preset is left out."""
     import zoo
     from zoo import data
 
-    fig, axes = plt.subplots(2, 2, figsize=(7, 7))
+    methods = [m for m in MIXTURE_METHODS if all(f"{d}_{m}" in zoo.presets() for d in ("ring", "grid"))]
+    fig, axes = plt.subplots(2, len(methods), figsize=(3.5 * len(methods), 7), squeeze=False)
     for row, dataset in enumerate(("ring", "grid")):
         spec = data.spec(dataset)
-        for col, name in enumerate((f"{dataset}_gan", f"{dataset}_gdpp_gan")):
+        for col, name in enumerate(f"{dataset}_{method}" for method in methods):
             points = zoo.load(name).generate(samples, SEED)
             metrics = zoo.presets.card(name)["metrics"]
             ax = axes[row, col]

@@ -69,7 +69,7 @@ def test_card_has_the_required_fields(name):
 
 def test_image_cards_are_measured_on_10000_samples():
     image = [name for name in SHIPPED if presets.card(name)["evaluation"]["dataset"] in ("digits", "mnist_5k")]
-    assert len(image) == 12
+    assert len(image) == 13
     assert all(presets.card(name)["evaluation"]["samples"] == 10_000 for name in image)
 
 
