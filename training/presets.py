@@ -123,11 +123,15 @@ def _synthetic_eval(dataset: str) -> dict:
     return {"dataset": dataset, "metrics": ["modes"], "samples": 2500, "seed": 0, "midpoint": False}
 
 
-def _ring_grid_paper(dataset: str, gdpp: bool) -> dict:
-    table = {("ring", False): (1, 99.3), ("ring", True): (8.0, 71.7),
-             ("grid", False): (3.3, 0.5), ("grid", True): (24.8, 68.5)}
-    modes, hq = table[(dataset, gdpp)]
-    source = f"{_GDPP} Table 1, {'GDPP-GAN' if gdpp else 'GAN'} row (mean of 5 runs, 25k iterations)"
+def _ring_grid_paper(dataset: str, method: str) -> dict:
+    """Table 1's row of ``method`` ("GAN", "GDPP-GAN", "WGAN-GP") on ``dataset``; the paper has no
+    GDPP on WGAN-GP row there (its WGAN-GP + GDPP runs are CelebA), so that preset has no reference."""
+    table = {("ring", "GAN"): (1, 99.3), ("ring", "GDPP-GAN"): (8.0, 71.7), ("ring", "WGAN-GP"): (6.8, 59.6),
+             ("grid", "GAN"): (3.3, 0.5), ("grid", "GDPP-GAN"): (24.8, 68.5), ("grid", "WGAN-GP"): (24.2, 28.7)}
+    if (dataset, method) not in table:
+        return {}
+    modes, hq = table[(dataset, method)]
+    source = f"{_GDPP} Table 1, {method} row (mean of 5 runs, 25k iterations)"
     return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
 
 
@@ -174,13 +178,18 @@ def _vae_paper(gdpp: bool, data: str = "digits") -> dict:
 
 PRESETS: tuple[PresetSpec, ...] = (
     PresetSpec("ring_gan", "ring_gan", "GAN on 8 Gaussians on a ring (GDPP Table 1 baseline)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", False), spread=_MODES_SPREAD),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GAN"), spread=_MODES_SPREAD),
     PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", True), spread=_MODES_SPREAD),
+               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GDPP-GAN"), spread=_MODES_SPREAD),
+    *(PresetSpec(f"ring_{name}", f"ring_{name}", f"{label} on 8 Gaussians on a ring (GDPP Table 1{note}; the "
+                 "paper's 25,000 iterations)", _synthetic_eval("ring"), paper=_ring_grid_paper("ring", method),
+                 spread=_MODES_SPREAD)
+      for name, label, method, note in (("wgan_gp", "WGAN-GP", "WGAN-GP", " baseline"),
+                                        ("gdpp_wgan_gp", "GDPP on WGAN-GP", "GDPP-WGAN-GP", ": not a row there"))),
     PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", False), _MODES_SPREAD),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GAN"), _MODES_SPREAD),
     PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
-               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", True), _MODES_SPREAD),
+               _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GDPP-GAN"), _MODES_SPREAD),
     PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
                _DIGITS_EVAL, paper=_celeba_paper("uniform"), spread=_fid_spread("digits")),
     PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",
@@ -504,7 +513,7 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
 
 #: The README's zoo table compares the presets of a group with each other (same data and model family).
 README_GROUPS = (
-    ("ring_gan", "ring_gdpp_gan"), ("grid_gan", "grid_gdpp_gan"),
+    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"), ("grid_gan", "grid_gdpp_gan"),
     ("digits_dcgan_uniform", "digits_dcgan_normal", "digits_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric"),
     ("digits_vae", "digits_gdpp_vae"), ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
     ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_wgan_gp", "mnist_gdpp_wgan_gp"),
