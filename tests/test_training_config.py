@@ -117,9 +117,13 @@ def test_run_directory_refusals(tmp_path):
     other = config_lib.resolve("ring_gan", ["seed=1"])
     with pytest.raises(ConfigError, match=r"holds another run \(seed: 0 -> 1\)"):
         run.prepare(other)
-    with pytest.raises(ConfigError, match="only train.epochs, samples.. and eval.. may change"):
+    with pytest.raises(ConfigError, match=r"only train.epochs, samples.., eval.. and the recipe's prose \(description, paper\)"):
         run.prepare(other, resume=True)
     assert run.prepare(config_lib.resolve("ring_gan", ["eval.samples=100"]), resume=True) == "resume"
+    reworded = {**config, "description": "reworded", "paper": "a corrected citation"}
+    assert run.prepare(reworded, resume=True) == "resume"
+    with pytest.raises(ConfigError, match=r"holds another run \(description"):
+        run.prepare(reworded)
     assert run.prepare(other, overwrite=True) == "replace"
     run.finish("completed")
     with pytest.raises(ConfigError, match="completed run"):

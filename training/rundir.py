@@ -181,7 +181,8 @@ class RunLock:
 
 
 def _resumable(key: str) -> bool:
-    return key == "train.epochs" or key.startswith(("samples.", "eval."))
+    # A recipe's prose (description, paper) may be reworded after a run started without changing it.
+    return key in ("train.epochs", "description", "paper") or key.startswith(("samples.", "eval."))
 
 
 class RunDir:
@@ -283,7 +284,7 @@ class RunDir:
           ``train.epochs`` trains on.
         * another config: refused unless ``--overwrite``, or ``--resume`` when only keys that do not
           change what was trained differ (``train.epochs``, ``samples.*``, ``eval.*``: train on, or
-          redo a failed evaluation with other settings).
+          redo a failed evaluation with other settings; ``description``, ``paper``: the recipe's prose).
         * files that are not a run: always refused (they are not ours to delete).
 
         Nothing is written or deleted here: :meth:`start` acts on the answer once the data and the
@@ -331,7 +332,8 @@ class RunDir:
         if resume:
             raise ConfigError(
                 f"--resume: the config differs from the run in {self.path} ({listing}); only train.epochs, "
-                "samples.* and eval.* may change when resuming. Use another --out directory, or --overwrite."
+                "samples.*, eval.* and the recipe's prose (description, paper) may change when resuming. "
+                "Use another --out directory, or --overwrite."
             )
         raise ConfigError(
             f"{self.path} holds another run ({listing}). Choose another --out directory, pass --overwrite to "
