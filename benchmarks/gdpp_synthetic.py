@@ -8,10 +8,11 @@
 ``--runs DIR`` trains each run as a ``zoo train`` run directory ``DIR/RECIPE_seedS`` (checkpointed
 every 1,000 iterations, so a rerun of the same command resumes an interrupted run and only scores a
 finished one); without it a run trains in memory. WGAN-GP (recipes ``ring_wgan_gp``, ``grid_wgan_gp``:
-the GDPP synthetic networks, critic without sigmoid, gradient penalty 10, 5 critic updates of 512
-points per generator iteration, Adam 1e-4 (0.5, 0.9)) is the paper's third Table 1 row; GDPP-WGAN-GP
-(``*_gdpp_wgan_gp``, GDPP weight 1 on the critic's features) is not in the paper's Table 1 and has no
-reference. An iteration is one generator update (with its 5 critic updates for the WGAN-GPs).
+the GDPP synthetic networks, critic without sigmoid, gradient penalty 0.1 (Gulrajani et al.'s toy-data
+weight), 5 critic updates of 512 points per generator iteration, Adam 1e-4 (0.5, 0.9)) is the paper's
+third Table 1 row; GDPP-WGAN-GP (``*_gdpp_wgan_gp``, GDPP weight 1 on the critic's features) is not
+in the paper's Table 1 and has no reference. An iteration is one generator update (with its 5 critic
+updates for the WGAN-GPs).
 
 Paper settings (papers.md 2.4/2.6), trained through the recipes ``ring_gan``, ``ring_gdpp``,
 ``grid_gan``, ``grid_gdpp`` (the GDPP synthetic GAN: MLP 128 tanh, z 256 N(0, I), Adam D 1e-4 / G

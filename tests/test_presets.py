@@ -354,6 +354,7 @@ def test_the_readme_zoo_table_is_the_cards():
     table = markdown_table({entry.name: cards[entry.name] for entry in PRESETS})
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert table in readme, "README's zoo table differs from `python -m training.presets table`: paste its output"
+    assert f"\n{len(PRESETS)} presets trained by the zoo's own recipes" in readme, "README's preset count is stale"
 
 
 def _card(dataset, spread, metrics=None):

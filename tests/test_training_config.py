@@ -38,6 +38,11 @@ def test_recipes_differ_where_the_experiments_do():
     assert default["model"]["prior"] == "nonparametric" and default["model"]["diversity_weight"] > 0
     assert default["model"]["options"] == {"width": 32, "generator_steps": 2}  # inherited from the shared base
     assert config_lib.resolve("celeb_a_dcgan_cauchy")["data"]["image_size"] == 64
+    # WGAN-GP: Gulrajani et al.'s toy-data penalty on the 2-D mixtures, the model's 10 on images.
+    for name in ("ring_wgan_gp", "ring_gdpp_wgan_gp", "grid_wgan_gp", "grid_gdpp_wgan_gp"):
+        assert config_lib.resolve(name)["model"]["options"] == {"gradient_penalty_weight": 0.1}, name
+    for name in ("mnist_wgan_gp", "stacked_mnist_5k_wgan_gp"):
+        assert "gradient_penalty_weight" not in config_lib.resolve(name)["model"]["options"], name
 
 
 def test_set_overrides_are_typed_and_merged():
