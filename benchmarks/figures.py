@@ -53,9 +53,17 @@ MNIST_PRIOR_PRESETS = {"uniform": "mnist_dcgan_uniform", "normal": "mnist_dcgan_
 PRIOR_COMPARISON = ROOT / "benchmarks" / "results" / "prior_midpoints_mnist_5k.json"
 
 
-def _save(fig, path):
+def _save(fig, path, colours=None):
+    """``colours``: quantise to that many palette colours (scatter plots of many translucent points
+    otherwise blend into more shades than a PNG compresses well)."""
     fig.savefig(path, dpi=100, metadata={"Software": None}, pil_kwargs={"optimize": True})
     plt.close(fig)
+    if colours:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            quantised = image.convert("RGB").quantize(colours)
+        quantised.save(path, optimize=True)
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
@@ -210,7 +218,7 @@ def mixture_scatter(out, samples=2500):
                          f"{metrics['high_quality_pct']:.0f} % HQ", fontsize=9)
     fig.suptitle("2,500 samples (blue) over the true modes (red x)", fontsize=10)
     fig.tight_layout()
-    _save(fig, out / "mixtures_gan_vs_gdpp.png")
+    _save(fig, out / "mixtures_gan_vs_gdpp.png", colours=64)
 
 
 def _midpoint_density(grid, density):

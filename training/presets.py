@@ -135,6 +135,19 @@ def _ring_grid_paper(dataset: str, method: str) -> dict:
     return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
 
 
+def _mixture_wgan_gp(dataset: str, data: str) -> tuple[PresetSpec, PresetSpec]:
+    """The WGAN-GP and GDPP-on-WGAN-GP presets of a mixture (the recipes' settings, no overrides)."""
+    return (
+        PresetSpec(f"{dataset}_wgan_gp", f"{dataset}_wgan_gp",
+                   f"WGAN-GP on {data} (GDPP Table 1 baseline; the paper's 25,000 iterations)",
+                   _synthetic_eval(dataset), paper=_ring_grid_paper(dataset, "WGAN-GP"), spread=_MODES_SPREAD),
+        PresetSpec(f"{dataset}_gdpp_wgan_gp", f"{dataset}_gdpp_wgan_gp",
+                   f"GDPP on WGAN-GP on {data} (GDPP Table 1: not a row there; the paper's 25,000 iterations)",
+                   _synthetic_eval(dataset), paper=_ring_grid_paper(dataset, "GDPP-WGAN-GP"),
+                   spread=_MODES_SPREAD),
+    )
+
+
 # 10,000 samples per set (prior and mid-point): at 2,000 the FID's sampling noise was of the size of the
 # differences between priors.
 _DIGITS_EVAL = {"dataset": "digits", "metrics": ["digits-fid", "precision-recall", "density-coverage"],
@@ -181,17 +194,12 @@ PRESETS: tuple[PresetSpec, ...] = (
                _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GAN"), spread=_MODES_SPREAD),
     PresetSpec("ring_gdpp_gan", "ring_gdpp", "GDPP-GAN on 8 Gaussians on a ring (GDPP Table 1)",
                _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GDPP-GAN"), spread=_MODES_SPREAD),
-    PresetSpec("ring_wgan_gp", "ring_wgan_gp",
-               "WGAN-GP on 8 Gaussians on a ring (GDPP Table 1 baseline; the paper's 25,000 iterations)",
-               _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "WGAN-GP"), spread=_MODES_SPREAD),
-    PresetSpec("ring_gdpp_wgan_gp", "ring_gdpp_wgan_gp",
-               "GDPP on WGAN-GP on 8 Gaussians on a ring (GDPP Table 1: not a row there; the paper's 25,000 "
-               "iterations)", _synthetic_eval("ring"), paper=_ring_grid_paper("ring", "GDPP-WGAN-GP"),
-               spread=_MODES_SPREAD),
+    *_mixture_wgan_gp("ring", "8 Gaussians on a ring"),
     PresetSpec("grid_gan", "grid_gan", "GAN on 25 Gaussians on a grid (GDPP Table 1 baseline)",
                _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GAN"), _MODES_SPREAD),
     PresetSpec("grid_gdpp_gan", "grid_gdpp", "GDPP-GAN on 25 Gaussians on a grid (GDPP Table 1)",
                _synthetic_eval("grid"), _GRID, _GRID_WHY, _ring_grid_paper("grid", "GDPP-GAN"), _MODES_SPREAD),
+    *_mixture_wgan_gp("grid", "25 Gaussians on a grid"),
     PresetSpec("digits_dcgan_uniform", "digits_dcgan_uniform", "DCGAN on 28x28 digits, uniform prior",
                _DIGITS_EVAL, paper=_celeba_paper("uniform"), spread=_fid_spread("digits")),
     PresetSpec("digits_dcgan_normal", "digits_dcgan_normal", "DCGAN on 28x28 digits, normal prior",
@@ -515,7 +523,7 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
 
 #: The README's zoo table compares the presets of a group with each other (same data and model family).
 README_GROUPS = (
-    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"), ("grid_gan", "grid_gdpp_gan"),
+    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"), ("grid_gan", "grid_gdpp_gan", "grid_wgan_gp", "grid_gdpp_wgan_gp"),
     ("digits_dcgan_uniform", "digits_dcgan_normal", "digits_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric"),
     ("digits_vae", "digits_gdpp_vae"), ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
     ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_wgan_gp", "mnist_gdpp_wgan_gp"),
