@@ -523,7 +523,8 @@ def targets(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
 
 #: The README's zoo table compares the presets of a group with each other (same data and model family).
 README_GROUPS = (
-    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"), ("grid_gan", "grid_gdpp_gan", "grid_wgan_gp", "grid_gdpp_wgan_gp"),
+    ("ring_gan", "ring_gdpp_gan", "ring_wgan_gp", "ring_gdpp_wgan_gp"),
+    ("grid_gan", "grid_gdpp_gan", "grid_wgan_gp", "grid_gdpp_wgan_gp"),
     ("digits_dcgan_uniform", "digits_dcgan_normal", "digits_dcgan_nonparametric", "digits_gdpp_dcgan_nonparametric"),
     ("digits_vae", "digits_gdpp_vae"), ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
     ("mnist_dcgan_uniform", "mnist_dcgan_normal", "mnist_dcgan_nonparametric"), ("mnist_wgan_gp", "mnist_gdpp_wgan_gp"),
