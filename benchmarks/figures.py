@@ -6,7 +6,8 @@ the prior comparison's committed results (``benchmarks/results/``).
 
 Deterministic: every sample comes from a fixed stateless seed, the priors' densities are exact, and
 the PNGs carry no timestamp or version metadata, so a rerun on the same libraries rewrites the same
-files. Needs matplotlib (``pip install -e ".[docs]"``).
+files, up to one grey level in a few pixels (the CPU convolutions' float rounding varies with thread
+scheduling). Needs matplotlib (``pip install -e ".[docs]"``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ OUT = ROOT / "docs" / "images"
 #: The image presets whose sample grids the docs show.
 GRID_PRESETS = (
     "digits_dcgan_nonparametric",
+    "digits_dcgan_normal",
+    "digits_dcgan_uniform",
     "digits_gdpp_dcgan_nonparametric",
     "digits_vae",
     "digits_gdpp_vae",
@@ -40,6 +43,7 @@ GRID_PRESETS = (
     "mnist_gdpp_vae",
     "stacked_mnist_gan",
     "stacked_mnist_gdpp_gan",
+    "stacked_mnist_wgan_gp",
 )
 #: The three digits DCGANs that differ only in their prior (same recipe, same seed).
 PRIOR_PRESETS = {"non-parametric": "digits_dcgan_nonparametric", "normal": "digits_dcgan_normal",
@@ -252,22 +256,29 @@ def prior_densities(out):
 
 
 def stacked_modes(out):
-    """Stacked digits and Stacked-MNIST (mnist_5k): modes found vs missed (of 1,000) for GAN and
-    GDPP-GAN, the zoo's presets next to the paper's Stacked-MNIST numbers."""
+    """Stacked digits and Stacked-MNIST (mnist_5k): modes found vs missed (of 1,000) for each stacked
+    preset (GAN, GDPP-GAN and, on MNIST, the WGAN-GPs), next to the paper's Stacked-MNIST numbers."""
     import zoo
 
-    bars = []
+    methods = (("GAN", "gan", "tab:blue"), ("GDPP-GAN", "gdpp_gan", "tab:green"),
+               ("WGAN-GP", "wgan_gp", "tab:orange"), ("GDPP-WGAN-GP", "gdpp_wgan_gp", "tab:purple"))
+    bars, colours, paper = [], [], {}
     for data, title in (("stacked_digits", "8x8 digits"), ("stacked_mnist", "MNIST 5k")):
-        for label in ("GAN", "GDPP-GAN"):
-            card = zoo.presets.card(f"{data}_{'gdpp_gan' if label == 'GDPP-GAN' else 'gan'}")
+        for label, suffix, colour in methods:
+            name = f"{data}_{suffix}"
+            if name not in zoo.presets():
+                continue
+            card = zoo.presets.card(name)
             bars.append((f"{label}\n({title})", card["metrics"]["modes"], card["metrics"]["kl"]))
-    for label in ("GAN", "GDPP-GAN"):
-        paper = zoo.presets.card(f"stacked_mnist_{'gdpp_gan' if label == 'GDPP-GAN' else 'gan'}")["paper"]
-        bars.append((f"{label}\n(paper)", paper["modes"]["value"], paper["kl"]["value"]))
+            colours.append(colour)
+            if card["paper"]:
+                paper[label] = (card["paper"]["modes"]["value"], card["paper"]["kl"]["value"], colour)
+    for label, (modes, kl, colour) in paper.items():
+        bars.append((f"{label}\n(paper)", modes, kl))
+        colours.append(matplotlib.colors.to_rgba(colour, 0.45))
     labels = [b[0] for b in bars]
     found = np.array([b[1] for b in bars])
-    colours = ["tab:blue", "tab:green"] * 2 + ["lightsteelblue", "palegreen"]
-    fig, ax = plt.subplots(figsize=(8, 3.3))
+    fig, ax = plt.subplots(figsize=(1.0 * len(bars) + 2, 3.3))
     ax.bar(labels, found, color=colours, label="modes found")
     ax.bar(labels, 1000 - found, bottom=found, color="0.9", edgecolor="0.7", label="modes missed")
     for x, (_, modes, kl) in enumerate(bars):

@@ -27,3 +27,10 @@ def test_every_figure_is_committed_and_small():
         path = ROOT / "docs" / "images" / f"{name}.png"
         assert path.is_file(), f"{path} is missing: run python benchmarks/figures.py"
         assert path.stat().st_size < 200_000, path
+
+
+def test_every_image_preset_has_a_sample_grid():
+    import zoo
+
+    images = {name for name in zoo.presets() if zoo.presets.card(name)["evaluation"]["dataset"] not in ("ring", "grid")}
+    assert images == set(figures.GRID_PRESETS)

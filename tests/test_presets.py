@@ -42,8 +42,10 @@ def test_every_spec_is_shipped_and_listed_with_a_description():
 
 
 def test_presets_fit_the_size_budget():
+    # The presets ship inside the wheel, and PyPI refuses files over 100 MB: 80 MB leaves room for the
+    # code and a margin (a GAN preset with its critic is about 3 MB, a VAE about 5 MB).
     total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
-    assert total < 60e6, f"shipped presets take {total / 1e6:.1f} MB, over the 60 MB budget"
+    assert total < 80e6, f"shipped presets take {total / 1e6:.1f} MB, over the 80 MB budget"
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -167,11 +169,11 @@ def test_presets_generate_what_they_generated_before_the_model_contract(name):
     np.testing.assert_allclose(flat.sum(axis=1), reference["sums"], rtol=1e-6, atol=1e-4)
 
 
-# 10,000-sample image cards take 10-40 s each on 2 CPU cores: the default suite re-measures one of
-# them (and every card of the other families); `pytest -m slow` re-measures them all.
-_QUICK_IMAGE_CARD = IMAGE_PRESET
-_SLOW_CARDS = {name for name in SHIPPED if presets.card(name)["evaluation"]["dataset"] in ("digits", "mnist_5k")
-               and name != _QUICK_IMAGE_CARD}
+# 10,000-sample image cards take 10-40 s each on 2 CPU cores, 26,000-sample Stacked-MNIST cards (both
+# protocols) about a minute: the default suite re-measures one of each (and every card of the other
+# families); `pytest -m slow` re-measures them all.
+_QUICK_CARDS = {"digits": IMAGE_PRESET, "mnist_5k": IMAGE_PRESET, "stacked_mnist_5k": "stacked_mnist_wgan_gp"}
+_SLOW_CARDS = {name for name in SHIPPED if name != _QUICK_CARDS.get(presets.card(name)["evaluation"]["dataset"], name)}
 
 
 def _re_measure(name):
@@ -212,7 +214,7 @@ def test_card_metrics_are_re_measured_from_the_shipped_weights(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_SLOW_CARDS))
-def test_image_card_metrics_are_re_measured_from_the_shipped_weights(name):
+def test_large_card_metrics_are_re_measured_from_the_shipped_weights(name):
     _re_measure(name)
 
 
