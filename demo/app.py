@@ -265,8 +265,9 @@ def build(handlers: Handlers, *, where: str):
                 run.click(handlers.interpolate, [chosen, seed_a, seed_b, steps, path], [out_image, out_status])
 
             with gr.Tab("Diversity", id="diversity"):
-                gr.Markdown("GAN next to GDPP-GAN, drawn as the presets' cards measured them. **Ring and "
-                            "grid**: the 2-D GANs run in this process with Keras (no export serves points).")
+                gr.Markdown("GAN next to GDPP-GAN, and the WGAN-GP baseline without and with GDPP, drawn as the "
+                            "presets' cards measured them. **Ring and grid**: the 2-D GANs run in this process "
+                            "with Keras (no export serves points).")
                 mix_seed = gr.Number(0, label="Seed", info="0 is the cards' seed", elem_id="mixtures-seed")
                 run = gr.Button("Draw ring and grid", variant="primary", elem_id="mixtures-run")
                 out_status = status(elem_id="mixtures-status")

@@ -1,4 +1,5 @@
-"""The GDPP paper's claim, to look at: a GAN next to its GDPP-GAN, on mixtures and stacked digits.
+"""The GDPP paper's claim, to look at: a GAN next to its GDPP-GAN (and the WGAN-GP baseline with and
+without GDPP), on mixtures and stacked digits.
 
 Both measurements draw exactly what ``zoo.metrics.evaluate`` draws (the latents of
 ``zoo.metrics.midpoint.prior_and_midpoint_latents(prior, samples, seed)``), so at a preset's card
@@ -25,8 +26,9 @@ import numpy as np
 from demo.backends import LocalModel, Models
 from demo.cache import Cache, preset_digest
 
-#: Mixture -> (GAN preset, GDPP-GAN preset).
-MIXTURES = {"ring": ("ring_gan", "ring_gdpp_gan"), "grid": ("grid_gan", "grid_gdpp_gan")}
+#: Mixture -> its presets, one column each: GAN, GDPP-GAN, WGAN-GP, GDPP on WGAN-GP.
+MIXTURES = {mixture: tuple(f"{mixture}_{method}" for method in ("gan", "gdpp_gan", "wgan_gp", "gdpp_wgan_gp"))
+            for mixture in ("ring", "grid")}
 #: Shown name -> (GAN preset, GDPP-GAN preset) on stacked digits (1,000 classes).
 STACKED = {
     "Stacked-MNIST (real MNIST digits)": ("stacked_mnist_gan", "stacked_mnist_gdpp_gan"),
@@ -94,7 +96,8 @@ def _pyplot():
 
 
 def mixture_figure(seed: int, samples: int | None = None) -> tuple[np.ndarray, list[dict]]:
-    """A 2x2 figure (rows ring, grid; columns GAN, GDPP-GAN) of samples over the true modes, and its rows.
+    """A figure (rows ring, grid; a column per preset of :data:`MIXTURES`) of samples over the true
+    modes, and its rows.
 
     ``samples``: points per model (default: each card's evaluation count). Rows: ``{"preset",
     "modes", "max_modes", "high_quality_pct", "card": {...} or None}``, ``card`` being the card's
@@ -104,7 +107,8 @@ def mixture_figure(seed: int, samples: int | None = None) -> tuple[np.ndarray, l
     from zoo import data
 
     plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(8, 8))
+    columns = max(len(presets) for presets in MIXTURES.values())
+    fig, axes = plt.subplots(len(MIXTURES), columns, figsize=(4 * columns, 4 * len(MIXTURES)), squeeze=False)
     rows = []
     for r, (mixture, presets) in enumerate(MIXTURES.items()):
         spec = data.spec(mixture)

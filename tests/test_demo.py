@@ -206,9 +206,10 @@ def test_stacked_counts_are_evaluate_s_and_cached(demo_handlers, monkeypatch):
 
 def test_mixtures_reproduce_the_cards(demo_handlers):
     picture, status = demo_handlers.mixtures(0)
-    assert picture.shape == (800, 800, 3)
+    assert picture.shape == (800, 1600, 3)
     for preset, numbers in (("ring_gan", "8/8 modes, 7.2 % high quality (card: 8, 7.2 %)"),
-                            ("grid_gdpp_gan", "25/25 modes, 77.0 % high quality (card: 25, 77.0 %)")):
+                            ("grid_gdpp_gan", "25/25 modes, 77.0 % high quality (card: 25, 77.0 %)"),
+                            ("ring_wgan_gp", "8/8 modes, 74.4 % high quality (card: 8, 74.4 %)")):
         assert f"{preset}: {numbers}" in status, status
 
 

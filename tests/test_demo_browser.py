@@ -195,7 +195,7 @@ def test_diversity_tab(page, page_url):
     assert "ring_gdpp_gan: 8/8 modes, 75.4 % high quality (card: 8, 75.4 %)" in status, status
     assert "grid_gdpp_gan: 25/25 modes, 77.0 % high quality (card: 25, 77.0 %)" in status, status
     picture = page.picture("mixtures-image")
-    assert picture.shape[:2] == (800, 800)
+    assert picture.shape[:2] == (800, 1600)
     _not_blank(picture, "ring and grid")
     page.type("mixtures-seed", 3)
     _, status = page.submit("mixtures-run", "mixtures-status", "mixtures-image")
