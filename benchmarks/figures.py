@@ -44,6 +44,7 @@ GRID_PRESETS = (
     "stacked_mnist_gan",
     "stacked_mnist_gdpp_gan",
     "stacked_mnist_wgan_gp",
+    "stacked_mnist_gdpp_wgan_gp",
 )
 #: The three digits DCGANs that differ only in their prior (same recipe, same seed).
 PRIOR_PRESETS = {"non-parametric": "digits_dcgan_nonparametric", "normal": "digits_dcgan_normal",

@@ -219,8 +219,8 @@ INTRO = """\
 # latent-zoo
 
 Generative models whose latent space behaves: the **non-parametric prior** (Singh et al., ICML 2019),
-whose interpolation mid-points look like samples, and the **GDPP** loss (Elfeki et al., ICML 2019),
-which stops mode collapse. Every image comes from the models' serving signatures, {where}.
+whose interpolation mid-points look like samples, and the **GDPP** loss (Elfeki et al., ICML 2019)
+against mode collapse (the Diversity tab shows where it helps and where it does not). Every image comes from the models' serving signatures, {where}.
 """
 
 

@@ -29,9 +29,10 @@ from demo.cache import Cache, preset_digest
 #: Mixture -> its presets, one column each: GAN, GDPP-GAN, WGAN-GP, GDPP on WGAN-GP.
 MIXTURES = {mixture: tuple(f"{mixture}_{method}" for method in ("gan", "gdpp_gan", "wgan_gp", "gdpp_wgan_gp"))
             for mixture in ("ring", "grid")}
-#: Shown name -> (GAN preset, GDPP-GAN preset) on stacked digits (1,000 classes).
+#: Shown name -> (preset, its GDPP counterpart) on stacked digits (1,000 classes).
 STACKED = {
     "Stacked-MNIST (real MNIST digits)": ("stacked_mnist_gan", "stacked_mnist_gdpp_gan"),
+    "Stacked-MNIST, WGAN-GP without and with GDPP": ("stacked_mnist_wgan_gp", "stacked_mnist_gdpp_wgan_gp"),
     "Stacked digits (scikit-learn 8x8 digits)": ("stacked_digits_gan", "stacked_digits_gdpp_gan"),
 }
 BATCH = 500  # rows per serving_default request while counting classes
