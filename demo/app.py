@@ -220,7 +220,8 @@ INTRO = """\
 
 Generative models whose latent space behaves: the **non-parametric prior** (Singh et al., ICML 2019),
 whose interpolation mid-points look like samples, and the **GDPP** loss (Elfeki et al., ICML 2019)
-against mode collapse (the Diversity tab shows where it helps and where it does not). Every image comes from the models' serving signatures, {where}.
+against mode collapse (the Diversity tab shows where it helps and where it does not). Every image
+comes from the models' serving signatures, {where}.
 """
 
 

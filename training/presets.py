@@ -135,17 +135,24 @@ def _ring_grid_paper(dataset: str, method: str) -> dict:
     return {"modes": {"value": modes, "source": source}, "high_quality_pct": {"value": hq, "source": source}}
 
 
-def _mixture_wgan_gp(dataset: str, data: str) -> tuple[PresetSpec, PresetSpec]:
-    """The WGAN-GP and GDPP-on-WGAN-GP presets of a mixture (the recipes' settings, no overrides)."""
+def _wgan_gp_pair(name: str, recipe: str, data: str, baseline: str, absent: str, evaluation: dict,
+                  paper, spread: tuple[str, ...], **options) -> tuple[PresetSpec, PresetSpec]:
+    """The WGAN-GP and GDPP-on-WGAN-GP presets ``NAME_wgan_gp`` and ``NAME_gdpp_wgan_gp`` of the recipes
+    ``RECIPE_wgan_gp`` and ``RECIPE_gdpp_wgan_gp`` (their own settings, no overrides). ``baseline`` and
+    ``absent`` end the descriptions (where the paper has the WGAN-GP row, that it has no GDPP one);
+    ``paper(method)``: the paper's numbers for "WGAN-GP" and "GDPP-WGAN-GP"."""
     return (
-        PresetSpec(f"{dataset}_wgan_gp", f"{dataset}_wgan_gp",
-                   f"WGAN-GP on {data} (GDPP Table 1 baseline; the paper's 25,000 iterations)",
-                   _synthetic_eval(dataset), paper=_ring_grid_paper(dataset, "WGAN-GP"), spread=_MODES_SPREAD),
-        PresetSpec(f"{dataset}_gdpp_wgan_gp", f"{dataset}_gdpp_wgan_gp",
-                   f"GDPP on WGAN-GP on {data} (GDPP Table 1: not a row there; the paper's 25,000 iterations)",
-                   _synthetic_eval(dataset), paper=_ring_grid_paper(dataset, "GDPP-WGAN-GP"),
-                   spread=_MODES_SPREAD),
+        PresetSpec(f"{name}_wgan_gp", f"{recipe}_wgan_gp", f"WGAN-GP on {data} ({baseline})", evaluation,
+                   paper=paper("WGAN-GP"), spread=spread, **options),
+        PresetSpec(f"{name}_gdpp_wgan_gp", f"{recipe}_gdpp_wgan_gp", f"GDPP on WGAN-GP on {data} ({absent})",
+                   evaluation, paper=paper("GDPP-WGAN-GP"), spread=spread, **options),
     )
+
+
+def _mixture_wgan_gp(dataset: str, data: str) -> tuple[PresetSpec, PresetSpec]:
+    return _wgan_gp_pair(dataset, dataset, data, "GDPP Table 1 baseline; the paper's 25,000 iterations",
+                         "GDPP Table 1: not a row there; the paper's 25,000 iterations", _synthetic_eval(dataset),
+                         lambda method: _ring_grid_paper(dataset, method), _MODES_SPREAD)
 
 
 # 10,000 samples per set (prior and mid-point): at 2,000 the FID's sampling noise was of the size of the
@@ -243,14 +250,9 @@ PRESETS: tuple[PresetSpec, ...] = (
                _STACKED_MNIST_EVAL, _STACKED_MNIST, _STACKED_MNIST_WHY, _stacked_paper("GDPP-GAN", _STACKED_MNIST_DATA),
                _STACKED_SPREAD, authors_protocol=True),
     # The recipes' own settings (32 wide, the zoo's N(0, 0.02) initialiser): no overrides.
-    PresetSpec("stacked_mnist_wgan_gp", "stacked_mnist_5k_wgan_gp",
-               "WGAN-GP on Stacked-MNIST (real MNIST digits), 1000 modes (GDPP Table 3 baseline)",
-               _STACKED_MNIST_EVAL, paper=_stacked_paper("WGAN-GP", _STACKED_MNIST_DATA), spread=_STACKED_SPREAD,
-               authors_protocol=True),
-    PresetSpec("stacked_mnist_gdpp_wgan_gp", "stacked_mnist_5k_gdpp_wgan_gp",
-               "GDPP on WGAN-GP on Stacked-MNIST (real MNIST digits), 1000 modes (not a row of GDPP Table 3)",
-               _STACKED_MNIST_EVAL, paper=_stacked_paper("GDPP-WGAN-GP", _STACKED_MNIST_DATA), spread=_STACKED_SPREAD,
-               authors_protocol=True),
+    *_wgan_gp_pair("stacked_mnist", "stacked_mnist_5k", "Stacked-MNIST (real MNIST digits), 1000 modes",
+                   "GDPP Table 3 baseline", "not a row of GDPP Table 3", _STACKED_MNIST_EVAL,
+                   lambda method: _stacked_paper(method, _STACKED_MNIST_DATA), _STACKED_SPREAD, authors_protocol=True),
 )
 
 
